@@ -1,0 +1,1 @@
+"""Credits ledger for Firebase apps: an immutable, idempotent record of every balance change."""

@@ -1,0 +1,44 @@
+"""Anomalies: things an operator should look at, one record shape for all of them.
+
+``anomalies/{id}`` holds ``kind``, ``createdAt``, ``uid`` and whatever amounts and ids
+describe the case (attempted amount and balance of a blocked debit, the event id of a
+duplicate webhook, the expected and found values of a reconciliation mismatch), plus a
+free ``context`` map. A ``dedupe_key`` makes the id deterministic, so a replayed event
+records its anomaly once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import hashlib
+from typing import Any
+
+from google.api_core import exceptions as gexc
+from google.cloud import firestore
+
+from credits.firestore_client import db
+
+ANOMALIES = "anomalies"
+
+
+class Kind(enum.StrEnum):
+    INSUFFICIENT_CREDITS = "insufficient_credits"
+    DUPLICATE_WEBHOOK = "duplicate_webhook"
+    UNATTRIBUTABLE_WEBHOOK = "unattributable_webhook"
+    RECONCILIATION_MISMATCH = "reconciliation_mismatch"
+    PARTIAL_REVERSAL = "partial_reversal"
+
+
+def record(kind: Kind, *, dedupe_key: str | None = None, uid: str | None = None, **fields: Any) -> str:
+    """Store one anomaly and return its id; with ``dedupe_key`` a second call is a no-op."""
+    collection = db().collection(ANOMALIES)
+    data = {"kind": str(kind), "uid": uid, "createdAt": firestore.SERVER_TIMESTAMP, **fields}
+    if dedupe_key is None:
+        ref = collection.document()
+        ref.create(data)
+        return str(ref.id)
+    ref = collection.document(f"{kind}-{hashlib.sha256(dedupe_key.encode()).hexdigest()[:32]}")
+    with contextlib.suppress(gexc.AlreadyExists):
+        ref.create(data)
+    return str(ref.id)

@@ -1,0 +1,537 @@
+"""The ledger core: the only code that writes ledger entries, balances and idempotency records.
+
+Every change of a balance is one immutable document in ``credits_ledger``. A user's
+balances live in ``users/{uid}/balances/current`` (a document path needs an even number
+of segments, so the checklist's ``users/{uid}/balances`` document is the ``current``
+document of that subcollection). They hold one integer per credit type and ``seq``, the
+number of entries the user has; entry ``n`` carries ``seq == n`` and ``balance_after``
+for its type, so the ledger is a gap-free chain that :mod:`credits.verify` can check.
+
+A write is one atomic commit guarded by preconditions (optimistic concurrency):
+
+1. read the idempotency record and the balance document together (one ``get_all``);
+2. a record with the same fingerprint is a replay: return its entry, write nothing;
+   another fingerprint is an :class:`IdempotencyConflict`;
+3. a debit beyond the balance raises :class:`InsufficientCredits` and records an anomaly;
+4. commit in one request: the balance update guarded by the balance's update time
+   (``create`` when the user has none), ``create`` of the idempotency record and of the
+   entry, and any documents the caller asks to change with it;
+5. a failed precondition or an existing document means another writer got there first:
+   back off with jitter and start again at 1.
+
+Per user the commits are serialised by the balance document, so a lost update or a
+double spend cannot happen, and a key can only ever be created once. This takes two
+round trips; ``@firestore.transactional`` would take three and deadlocks on one hot
+document in the emulator (see docs/ledger.md).
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import random
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from google.api_core import exceptions as gexc
+from google.cloud import firestore
+from google.cloud.firestore import DocumentReference, DocumentSnapshot
+from google.cloud.firestore_v1._helpers import decode_value
+
+from credits import anomalies, logs
+from credits.errors import IdempotencyConflict, InsufficientCredits, InvalidArgument, LedgerBusy
+from credits.firestore_client import db
+
+LEDGER = "credits_ledger"
+IDEMPOTENCY = "idempotency"
+USERS = "users"
+
+MAX_AMOUNT = 10_000_000
+"""Largest amount of one entry: far above any pack or job, small enough to catch a unit mistake."""
+
+MAX_KEY_LENGTH = 256
+MAX_REASON_LENGTH = 500
+MAX_META_BYTES = 8_000
+MAX_ATTEMPTS = 60
+BACKOFF_BASE_S = 0.004
+BACKOFF_CAP_S = 0.25
+
+
+class CreditType(enum.StrEnum):
+    IMAGE = "image"
+    VIDEO = "video"
+
+
+class Direction(enum.StrEnum):
+    CREDIT = "credit"
+    DEBIT = "debit"
+
+
+class Source(enum.StrEnum):
+    TEXT2IMAGE = "text2image"
+    IMAGE2IMAGE = "image2image"
+    TEXT2VIDEO = "text2video"
+    IMAGE2VIDEO = "image2video"
+    PURCHASE = "purchase"
+    SUBSCRIPTION_GRANT = "subscription_grant"
+    REFUND = "refund"
+    ADMIN_ADJUSTMENT = "admin_adjustment"
+    PURCHASE_REVERSAL = "purchase_reversal"
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourceRule:
+    """What an entry of one source may be."""
+
+    directions: frozenset[Direction]
+    """The directions entries of this source may take."""
+    types: frozenset[CreditType]
+    """The credit types entries of this source may move."""
+
+
+_BOTH_TYPES = frozenset(CreditType)
+_CREDIT = frozenset({Direction.CREDIT})
+_DEBIT = frozenset({Direction.DEBIT})
+
+SOURCE_RULES: Mapping[Source, SourceRule] = {
+    Source.TEXT2IMAGE: SourceRule(directions=_DEBIT, types=frozenset({CreditType.IMAGE})),
+    Source.IMAGE2IMAGE: SourceRule(directions=_DEBIT, types=frozenset({CreditType.IMAGE})),
+    Source.TEXT2VIDEO: SourceRule(directions=_DEBIT, types=frozenset({CreditType.VIDEO})),
+    Source.IMAGE2VIDEO: SourceRule(directions=_DEBIT, types=frozenset({CreditType.VIDEO})),
+    Source.PURCHASE: SourceRule(directions=_CREDIT, types=_BOTH_TYPES),
+    Source.SUBSCRIPTION_GRANT: SourceRule(directions=_CREDIT, types=_BOTH_TYPES),
+    Source.REFUND: SourceRule(directions=_CREDIT, types=_BOTH_TYPES),
+    Source.ADMIN_ADJUSTMENT: SourceRule(directions=frozenset(Direction), types=_BOTH_TYPES),
+    Source.PURCHASE_REVERSAL: SourceRule(directions=_DEBIT, types=_BOTH_TYPES),
+}
+
+_CREATED_BY = re.compile(r"^(system|stripe|(user|admin):[^/\s]{1,128})$")
+_UID = re.compile(r"^[^/\s]{1,128}$")
+
+
+@dataclass(frozen=True, kw_only=True)
+class LedgerRequest:
+    """One balance change, as asked for by a flow."""
+
+    uid: str
+    """The user whose balance changes."""
+    type: CreditType
+    """Which balance: image or video credits."""
+    direction: Direction
+    """``credit`` adds to the balance, ``debit`` takes from it."""
+    amount: int
+    """How many credits, a positive integer."""
+    source: Source
+    """Why the balance changes: a job, a purchase, a grant, a refund, an adjustment."""
+    idempotency_key: str
+    """1–256 characters, no ``/``. One key makes at most one entry, ever."""
+    created_by: str
+    """``system``, ``stripe``, ``user:<uid>`` or ``admin:<uid>``."""
+    reason: str = ""
+    """Human-readable why, shown to the user and required for admin adjustments."""
+    job_id: str | None = None
+    """The generation job this entry pays for or refunds."""
+    payment_id: str | None = None
+    """The Stripe payment intent behind a purchase or its reversal."""
+    invoice_id: str | None = None
+    """The invoice document of a purchase or a subscription grant."""
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    """Details that do not decide the amount: model, resolution, price version, event id…"""
+
+    def fingerprint(self) -> str:
+        """A hash of every parameter that decides what the entry is; ``meta`` is context only."""
+        decisive = {
+            "uid": self.uid,
+            "type": str(self.type),
+            "direction": str(self.direction),
+            "amount": self.amount,
+            "source": str(self.source),
+            "reason": self.reason,
+            "jobId": self.job_id,
+            "paymentId": self.payment_id,
+            "invoiceId": self.invoice_id,
+            "createdBy": self.created_by,
+        }
+        return hashlib.sha256(json.dumps(decisive, sort_keys=True).encode()).hexdigest()
+
+    @property
+    def delta(self) -> int:
+        return self.amount if self.direction is Direction.CREDIT else -self.amount
+
+
+@dataclass(frozen=True, kw_only=True)
+class LedgerEntry:
+    """A stored entry, as read back from ``credits_ledger``."""
+
+    id: str
+    uid: str
+    type: CreditType
+    direction: Direction
+    amount: int
+    balance_after: int
+    seq: int
+    source: Source
+    reason: str
+    job_id: str | None
+    payment_id: str | None
+    invoice_id: str | None
+    meta: Mapping[str, Any]
+    created_at: datetime
+    created_by: str
+    idempotency_key: str
+
+    @property
+    def delta(self) -> int:
+        return self.amount if self.direction is Direction.CREDIT else -self.amount
+
+    @classmethod
+    def from_snapshot(cls, snap: DocumentSnapshot[Any]) -> LedgerEntry:
+        return cls.from_document(snap.id, snap.to_dict() or {})
+
+    @classmethod
+    def from_document(cls, entry_id: str, d: Mapping[str, Any]) -> LedgerEntry:
+        return cls(
+            id=entry_id,
+            uid=d["uid"],
+            type=CreditType(d["type"]),
+            direction=Direction(d["direction"]),
+            amount=d["amount"],
+            balance_after=d["balance_after"],
+            seq=d["seq"],
+            source=Source(d["source"]),
+            reason=d.get("reason", ""),
+            job_id=d.get("jobId"),
+            payment_id=d.get("paymentId"),
+            invoice_id=d.get("invoiceId"),
+            meta=d.get("meta") or {},
+            created_at=d["createdAt"],
+            created_by=d["createdBy"],
+            idempotency_key=d["idempotencyKey"],
+        )
+
+    def to_api(self) -> dict[str, Any]:
+        """The entry as the HTTP API and the CSV export name its fields."""
+        return {
+            "id": self.id,
+            "uid": self.uid,
+            "type": str(self.type),
+            "direction": str(self.direction),
+            "amount": self.amount,
+            "delta": self.delta,
+            "balance_after": self.balance_after,
+            "seq": self.seq,
+            "source": str(self.source),
+            "reason": self.reason,
+            "jobId": self.job_id,
+            "paymentId": self.payment_id,
+            "invoiceId": self.invoice_id,
+            "meta": dict(self.meta),
+            "createdAt": self.created_at.isoformat(),
+            "createdBy": self.created_by,
+            "idempotencyKey": self.idempotency_key,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class LedgerWrite:
+    """The outcome of :func:`write_ledger_entry`."""
+
+    entry: LedgerEntry
+    """The entry the key stands for: new, or the one an earlier call wrote."""
+    replayed: bool
+    """True when the key had been used before and nothing was written."""
+    attempts: int
+    """Commit attempts it took; more than one means other writers raced this one."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Balances:
+    image: int = 0
+    video: int = 0
+    seq: int = 0
+    updated_at: datetime | None = None
+
+    def of(self, credit_type: CreditType) -> int:
+        return self.image if credit_type is CreditType.IMAGE else self.video
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "image": self.image,
+            "video": self.video,
+            "updatedAt": self.updated_at.isoformat() if self.updated_at else None,
+        }
+
+
+ExtraWrites = Callable[[str], Iterable[tuple[DocumentReference, Mapping[str, Any]]]]
+"""Given the new entry's id, documents to merge in the same commit (a job's ``debitEntryId``)."""
+
+
+def balance_ref(uid: str) -> DocumentReference:
+    ref: DocumentReference = db().collection(USERS).document(uid).collection("balances").document("current")
+    return ref
+
+
+def idempotency_ref(key: str) -> DocumentReference:
+    # A hash makes any permitted key a valid, fixed-length document id.
+    return db().collection(IDEMPOTENCY).document(hashlib.sha256(key.encode()).hexdigest())
+
+
+def ledger_collection() -> firestore.CollectionReference:
+    return db().collection(LEDGER)
+
+
+def validate(request: LedgerRequest) -> None:
+    """Raise :class:`InvalidArgument` naming the first field that is not acceptable."""
+    if not isinstance(request.uid, str) or not _UID.match(request.uid):
+        raise InvalidArgument("uid must be 1-128 characters without '/' or spaces", field="uid")
+    for name, enum_type in (("type", CreditType), ("direction", Direction), ("source", Source)):
+        value = getattr(request, name)
+        if not isinstance(value, enum_type):
+            allowed = [str(v) for v in enum_type]
+            raise InvalidArgument(f"{name} must be one of {allowed}", field=name, allowed=allowed)
+    amount = request.amount
+    if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= MAX_AMOUNT:
+        raise InvalidArgument(
+            f"amount must be an integer from 1 to {MAX_AMOUNT}", field="amount", max=MAX_AMOUNT
+        )
+    validate_key(request.idempotency_key)
+    if not isinstance(request.created_by, str) or not _CREATED_BY.match(request.created_by):
+        raise InvalidArgument(
+            "createdBy must be system, stripe, user:<uid> or admin:<uid>", field="createdBy"
+        )
+    if not isinstance(request.reason, str) or len(request.reason) > MAX_REASON_LENGTH:
+        raise InvalidArgument(
+            f"reason must be text of at most {MAX_REASON_LENGTH} characters", field="reason"
+        )
+    for name in ("job_id", "payment_id", "invoice_id"):
+        value = getattr(request, name)
+        if value is not None and (not isinstance(value, str) or not _UID.match(value)):
+            raise InvalidArgument(f"{name} must be 1-128 characters without '/'", field=name)
+    try:
+        meta_size = len(json.dumps(dict(request.meta), default=str))
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgument("meta must be a map", field="meta") from exc
+    if meta_size > MAX_META_BYTES:
+        raise InvalidArgument(f"meta must be at most {MAX_META_BYTES} bytes", field="meta")
+    rule = SOURCE_RULES[request.source]
+    if request.direction not in rule.directions or request.type not in rule.types:
+        raise InvalidArgument(
+            f"source {request.source} cannot {request.direction} {request.type} credits",
+            field="source",
+        )
+
+
+def validate_key(key: object) -> None:
+    if not isinstance(key, str) or not 0 < len(key) <= MAX_KEY_LENGTH or "/" in key or not key.isprintable():
+        raise InvalidArgument(
+            f"idempotencyKey must be 1-{MAX_KEY_LENGTH} printable characters without '/'",
+            field="idempotencyKey",
+        )
+
+
+def read_balances(uid: str) -> Balances:
+    return _balances_from(balance_ref(uid).get())
+
+
+def uids_with_balances() -> Iterator[str]:
+    """Every user who has a balance document, that is every user with at least one entry."""
+    for snap in db().collection_group("balances").select([]).stream():
+        user = snap.reference.parent.parent
+        if snap.id == "current" and user is not None:
+            yield user.id
+
+
+def find_entry_by_key(key: str) -> LedgerEntry | None:
+    """The entry an idempotency key made, or None if the key was never used."""
+    record = idempotency_ref(key).get()
+    if not record.exists:
+        return None
+    return _read_entry((record.to_dict() or {})["entryId"])
+
+
+def get_entry(entry_id: str) -> LedgerEntry | None:
+    snap = ledger_collection().document(entry_id).get()
+    return LedgerEntry.from_snapshot(snap) if snap.exists else None
+
+
+def write_ledger_entry(request: LedgerRequest, *, also: ExtraWrites | None = None) -> LedgerWrite:
+    """Write one entry exactly once, or return the entry its key already made.
+
+    Raises :class:`InvalidArgument`, :class:`IdempotencyConflict`,
+    :class:`InsufficientCredits` (after recording an anomaly) or :class:`LedgerBusy`.
+    """
+    validate(request)
+    fingerprint = request.fingerprint()
+    idem_ref = idempotency_ref(request.idempotency_key)
+    bal_ref = balance_ref(request.uid)
+    client = db()
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        snaps = {s.reference.path: s for s in client.get_all([idem_ref, bal_ref])}
+        record, balance_snap = snaps[idem_ref.path], snaps[bal_ref.path]
+        if record.exists:
+            return _replay(request, record, fingerprint, attempt)
+        balances = _balances_from(balance_snap)
+        current = balances.of(request.type)
+        if current + request.delta < 0:
+            _reject_overdraft(request, current)
+        entry_ref = ledger_collection().document()
+        entry_data = _entry_data(request, balance_after=current + request.delta, seq=balances.seq + 1)
+        batch = client.batch()
+        balance_update = {
+            str(request.type): current + request.delta,
+            "seq": balances.seq + 1,
+            "updatedAt": firestore.SERVER_TIMESTAMP,
+        }
+        if balance_snap.exists:
+            batch.update(
+                bal_ref, balance_update, option=client.write_option(last_update_time=balance_snap.update_time)
+            )
+        else:
+            other = CreditType.VIDEO if request.type is CreditType.IMAGE else CreditType.IMAGE
+            batch.create(bal_ref, {**balance_update, str(other): 0})
+        batch.create(
+            idem_ref,
+            {
+                "key": request.idempotency_key,
+                "entryId": entry_ref.id,
+                "uid": request.uid,
+                "fingerprint": fingerprint,
+                "createdAt": firestore.SERVER_TIMESTAMP,
+            },
+        )
+        batch.create(entry_ref, entry_data)
+        for ref, data in also(entry_ref.id) if also else ():
+            batch.set(ref, dict(data), merge=True)
+        try:
+            results = batch.commit()
+        except (gexc.FailedPrecondition, gexc.AlreadyExists, gexc.Conflict, gexc.Aborted):
+            # Another writer changed this user's balance or used this key first.
+            time.sleep(random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt)))
+            continue
+        # The commit reports the server timestamp it gave the entry: no read-back needed.
+        created_at = decode_value(results[2].transform_results[0], client)
+        entry = LedgerEntry.from_document(entry_ref.id, {**entry_data, "createdAt": created_at})
+        logs.info(
+            "ledger entry written",
+            event="ledger_entry_written",
+            entryId=entry.id,
+            uid=entry.uid,
+            type=str(entry.type),
+            direction=str(entry.direction),
+            source=str(entry.source),
+            amount=entry.amount,
+            balanceAfter=entry.balance_after,
+            idempotencyKey=request.idempotency_key,
+            attempts=attempt,
+        )
+        return LedgerWrite(entry=entry, replayed=False, attempts=attempt)
+    raise LedgerBusy(
+        f"gave up after {MAX_ATTEMPTS} attempts: too many concurrent writes for this user",
+        uid=request.uid,
+    )
+
+
+def _replay(
+    request: LedgerRequest, record: DocumentSnapshot[Any], fingerprint: str, attempt: int
+) -> LedgerWrite:
+    data = record.to_dict() or {}
+    if data.get("fingerprint") != fingerprint:
+        logs.warning(
+            "idempotency key reused with other parameters",
+            event="idempotency_conflict",
+            idempotencyKey=request.idempotency_key,
+            uid=request.uid,
+            source=str(request.source),
+            existingEntryId=data.get("entryId"),
+        )
+        raise IdempotencyConflict(
+            "this idempotencyKey was already used with different parameters",
+            idempotencyKey=request.idempotency_key,
+            entryId=data.get("entryId"),
+        )
+    entry = _read_entry(data["entryId"])
+    logs.info(
+        "idempotent replay skipped",
+        event="idempotent_skip",
+        idempotencyKey=request.idempotency_key,
+        entryId=entry.id,
+        uid=request.uid,
+        source=str(request.source),
+        jobId=request.job_id,
+        paymentId=request.payment_id,
+        meta=dict(request.meta),
+    )
+    return LedgerWrite(entry=entry, replayed=True, attempts=attempt)
+
+
+def _reject_overdraft(request: LedgerRequest, current: int) -> None:
+    error = InsufficientCredits(
+        uid=request.uid, credit_type=str(request.type), attempted=request.amount, balance=current
+    )
+    logs.warning(
+        error.message,
+        event="debit_rejected",
+        uid=request.uid,
+        type=str(request.type),
+        attempted=request.amount,
+        balance=current,
+        source=str(request.source),
+        jobId=request.job_id,
+        idempotencyKey=request.idempotency_key,
+    )
+    anomalies.record(
+        anomalies.Kind.INSUFFICIENT_CREDITS,
+        dedupe_key=request.idempotency_key,
+        uid=request.uid,
+        type=str(request.type),
+        amount=request.amount,
+        balance=current,
+        source=str(request.source),
+        jobId=request.job_id,
+        idempotencyKey=request.idempotency_key,
+    )
+    raise error
+
+
+def _read_entry(entry_id: str) -> LedgerEntry:
+    entry = get_entry(entry_id)
+    if entry is None:  # the record and its entry are created in one commit
+        raise RuntimeError(f"idempotency record points at missing entry {entry_id}")
+    return entry
+
+
+def _entry_data(request: LedgerRequest, *, balance_after: int, seq: int) -> dict[str, Any]:
+    return {
+        "uid": request.uid,
+        "type": str(request.type),
+        "direction": str(request.direction),
+        "amount": request.amount,
+        "balance_after": balance_after,
+        "seq": seq,
+        "source": str(request.source),
+        "reason": request.reason,
+        "jobId": request.job_id,
+        "paymentId": request.payment_id,
+        "invoiceId": request.invoice_id,
+        "meta": dict(request.meta),
+        "createdAt": firestore.SERVER_TIMESTAMP,
+        "createdBy": request.created_by,
+        "idempotencyKey": request.idempotency_key,
+    }
+
+
+def _balances_from(snap: DocumentSnapshot[Any]) -> Balances:
+    if not snap.exists:
+        return Balances()
+    d = snap.to_dict() or {}
+    return Balances(
+        image=int(d.get("image", 0)),
+        video=int(d.get("video", 0)),
+        seq=int(d.get("seq", 0)),
+        updated_at=d.get("updatedAt"),
+    )

@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The whole test suite: lint, format and type checks, then pytest against the official
+# Firebase emulators, which the test session starts and stops itself.
+# Extra arguments go to pytest (for example: scripts/run_tests.sh -k ledger).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+bash scripts/setup.sh
+# shellcheck source=/dev/null
+source .local/env.sh
+
+echo "== ruff"
+"$ROOT/functions/venv/bin/ruff" check --config functions/pyproject.toml functions tests scripts
+"$ROOT/functions/venv/bin/ruff" format --check --config functions/pyproject.toml functions tests scripts
+echo "== mypy"
+(cd functions && venv/bin/mypy --config-file pyproject.toml main.py credits)
+echo "== pytest"
+exec "$PYTHON" -m pytest tests -p no:cacheprovider "$@"
