@@ -195,3 +195,26 @@ def test_extra_write_failure_writes_no_entry():
 
     assert len(entries_of("u1")) == 1
     assert ledger.read_balances("u1").image == 3
+
+
+def test_balance_changed_elsewhere_is_read_afresh():
+    # The ledger remembers the balance it last committed; a change made by another process
+    # (here, written directly) must make the next write read the balance, not overwrite it.
+    ledger.write_ledger_entry(request(amount=10))
+    ledger.balance_ref("u1").update({"image": 50})
+
+    write = ledger.write_ledger_entry(request(amount=5))
+
+    assert write.entry.balance_after == 55
+    assert write.attempts == 2
+    assert ledger.read_balances("u1").image == 55
+
+
+def test_remembered_low_balance_does_not_reject_a_debit_that_now_fits():
+    ledger.write_ledger_entry(request(amount=5))
+    ledger.balance_ref("u1").update({"image": 100})
+
+    write = ledger.write_ledger_entry(request(direction=Direction.DEBIT, amount=50))
+
+    assert write.entry.balance_after == 50
+    assert list(db().collection("anomalies").stream()) == []

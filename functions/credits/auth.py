@@ -1,0 +1,81 @@
+"""Who is calling: Firebase ID tokens, the ``admin`` custom claim, and user look-ups.
+
+The Admin SDK app is built here and nowhere else. Against the Auth emulator
+(``FIREBASE_AUTH_EMULATOR_HOST`` set) it needs no credentials; in production it uses the
+runtime's default credentials.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import firebase_admin
+from firebase_admin import auth
+
+from credits.errors import InvalidArgument, NotFound, Unauthenticated
+from credits.firestore_client import project_id
+
+
+@dataclass(frozen=True, kw_only=True)
+class Caller:
+    """The verified identity behind a request."""
+
+    uid: str
+    """The Firebase Auth user id."""
+    admin: bool
+    """True when the token carries the custom claim ``admin: true``."""
+    email: str | None = None
+    """The email in the token, when it has one."""
+
+
+@functools.cache
+def firebase_app() -> firebase_admin.App:
+    return firebase_admin.initialize_app(options={"projectId": project_id()})
+
+
+def caller_from_header(authorization: str | None) -> Caller:
+    """Verify ``Authorization: Bearer <Firebase ID token>``; raise :class:`Unauthenticated`."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("sign in: send Authorization: Bearer <Firebase ID token>")
+    try:
+        claims = auth.verify_id_token(token.strip(), app=firebase_app(), check_revoked=False)
+    except (
+        ValueError,
+        auth.InvalidIdTokenError,
+        auth.ExpiredIdTokenError,
+        auth.RevokedIdTokenError,
+        auth.CertificateFetchError,
+        auth.UserDisabledError,
+    ) as exc:
+        raise Unauthenticated("the ID token is invalid or expired") from exc
+    return Caller(uid=claims["uid"], admin=claims.get("admin") is True, email=claims.get("email"))
+
+
+def find_uid_by_email(email: str) -> str | None:
+    try:
+        return str(auth.get_user_by_email(email, app=firebase_app()).uid)
+    except (auth.UserNotFoundError, ValueError):
+        return None
+
+
+def set_admin(uid_or_email: str, admin: bool) -> str:
+    """Grant or revoke the ``admin`` claim, keeping the user's other claims; returns the uid."""
+    if not uid_or_email:
+        raise InvalidArgument("name a uid or an email")
+    try:
+        user = (
+            auth.get_user_by_email(uid_or_email, app=firebase_app())
+            if "@" in uid_or_email
+            else auth.get_user(uid_or_email, app=firebase_app())
+        )
+    except auth.UserNotFoundError as exc:
+        raise NotFound(f"no user {uid_or_email}") from exc
+    claims = dict(user.custom_claims or {})
+    if admin:
+        claims["admin"] = True
+    else:
+        claims.pop("admin", None)
+    auth.set_custom_user_claims(user.uid, claims or None, app=firebase_app())
+    return str(user.uid)

@@ -1,0 +1,136 @@
+"""What a generation job costs.
+
+Image jobs cost ``numImages × unit price`` image credits and video jobs cost
+``durationSec × unit price`` video credits, the unit price depending on the quality
+(default: standard 1, hq 2, so five HQ images cost 10). The table in code is the default;
+a ``config/pricing`` document replaces it, for example::
+
+    {"version": "2026-03", "image": {"standard": 1, "hq": 3}, "video": {"standard": 2, "hq": 4}}
+
+Every debit records the price version and the inputs in its ``meta``, so an entry always
+says how its amount was reached. Missing or unknown inputs are an error, never a zero or a
+guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from credits.errors import InvalidArgument
+from credits.firestore_client import db
+from credits.ledger import CreditType, Source
+
+CONFIG_PATH = ("config", "pricing")
+MAX_IMAGES = 16
+MAX_DURATION_SEC = 600
+
+
+@dataclass(frozen=True, kw_only=True)
+class JobKind:
+    """How one job source is priced."""
+
+    credit_type: CreditType
+    """Which balance the job spends."""
+    unit_field: str
+    """The job field that counts units: ``numImages`` or ``durationSec``."""
+    max_units: int
+    """The most units one job may have."""
+
+
+JOB_KINDS: Mapping[Source, JobKind] = {
+    Source.TEXT2IMAGE: JobKind(credit_type=CreditType.IMAGE, unit_field="numImages", max_units=MAX_IMAGES),
+    Source.IMAGE2IMAGE: JobKind(credit_type=CreditType.IMAGE, unit_field="numImages", max_units=MAX_IMAGES),
+    Source.TEXT2VIDEO: JobKind(
+        credit_type=CreditType.VIDEO, unit_field="durationSec", max_units=MAX_DURATION_SEC
+    ),
+    Source.IMAGE2VIDEO: JobKind(
+        credit_type=CreditType.VIDEO, unit_field="durationSec", max_units=MAX_DURATION_SEC
+    ),
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class PriceTable:
+    """Unit prices per credit type and quality."""
+
+    version: str
+    """Recorded on every debit as ``meta.priceVersion``."""
+    units: Mapping[CreditType, Mapping[str, int]]
+    """Credits per image or per second of video, by quality."""
+
+
+DEFAULT_PRICES = PriceTable(
+    version="default-1",
+    units={
+        CreditType.IMAGE: {"standard": 1, "hq": 2},
+        CreditType.VIDEO: {"standard": 1, "hq": 2},
+    },
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Price:
+    """What one job costs, and the inputs that decided it."""
+
+    source: Source
+    credit_type: CreditType
+    amount: int
+    meta: Mapping[str, Any]
+
+
+def table_from_config(data: Mapping[str, Any]) -> PriceTable:
+    """Parse a ``config/pricing`` document; a malformed one is an error, not a silent default."""
+    version = data.get("version")
+    if not isinstance(version, str) or not version:
+        raise InvalidArgument("config/pricing needs a version", field="version")
+    units: dict[CreditType, dict[str, int]] = {}
+    for credit_type in CreditType:
+        prices = data.get(str(credit_type))
+        if not isinstance(prices, Mapping) or not prices:
+            raise InvalidArgument(f"config/pricing needs {credit_type} prices", field=str(credit_type))
+        for quality, unit in prices.items():
+            if isinstance(unit, bool) or not isinstance(unit, int) or unit <= 0:
+                raise InvalidArgument(
+                    f"config/pricing {credit_type}.{quality} must be a positive integer",
+                    field=f"{credit_type}.{quality}",
+                )
+        units[credit_type] = dict(prices)
+    return PriceTable(version=version, units=units)
+
+
+def current_table() -> PriceTable:
+    snap = db().collection(CONFIG_PATH[0]).document(CONFIG_PATH[1]).get()
+    return table_from_config(snap.to_dict() or {}) if snap.exists else DEFAULT_PRICES
+
+
+def price_job(job: Mapping[str, Any], table: PriceTable) -> Price:
+    """The price of a ``generation_jobs`` document under ``table``."""
+    raw_source = job.get("source")
+    try:
+        source = Source(str(raw_source))
+        kind = JOB_KINDS[source]
+    except (ValueError, KeyError):
+        raise InvalidArgument(
+            f"unknown job source {raw_source!r}", field="source", allowed=[str(s) for s in JOB_KINDS]
+        ) from None
+    units = job.get(kind.unit_field)
+    if isinstance(units, bool) or not isinstance(units, int) or not 0 < units <= kind.max_units:
+        raise InvalidArgument(
+            f"{kind.unit_field} must be an integer from 1 to {kind.max_units}", field=kind.unit_field
+        )
+    quality = job.get("quality")
+    unit_prices = table.units[kind.credit_type]
+    if not isinstance(quality, str) or quality not in unit_prices:
+        raise InvalidArgument(f"unknown quality {quality!r}", field="quality", allowed=sorted(unit_prices))
+    unit_price = unit_prices[quality]
+    meta = {
+        "priceVersion": table.version,
+        "unitPrice": unit_price,
+        "quality": quality,
+        kind.unit_field: units,
+        "model": job.get("model"),
+        "resolution": job.get("resolution"),
+    }
+    return Price(source=source, credit_type=kind.credit_type, amount=units * unit_price, meta=meta)
