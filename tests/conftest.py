@@ -40,8 +40,16 @@ def firestore_emulator() -> Iterator[FirestoreEmulator]:
 @pytest.fixture
 def firestore(firestore_emulator: FirestoreEmulator) -> FirestoreEmulator:
     """A running, empty Firestore emulator that ``credits.firestore_client.db()`` talks to."""
-    firestore_emulator.reset()
+    reset_database(firestore_emulator)
     return firestore_emulator
+
+
+def reset_database(emulator: FirestoreEmulator) -> None:
+    """Empty the database, and make the ledger forget the balances it committed before."""
+    from credits import ledger
+
+    emulator.reset()
+    ledger.forget_remembered_balances()
 
 
 @pytest.fixture(scope="session")

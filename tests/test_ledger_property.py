@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import reset_database
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ledger_helpers import request
@@ -23,7 +24,7 @@ operation = st.tuples(
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(operations=st.lists(operation, min_size=1, max_size=25))
 def test_ledger_matches_model(firestore, operations):
-    firestore.reset()
+    reset_database(firestore)
     balances: dict[tuple[str, CreditType], int] = {}
     used: dict[str, tuple] = {}  # key -> parameters of the entry it made
     entries = 0

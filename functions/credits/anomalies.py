@@ -28,6 +28,7 @@ class Kind(enum.StrEnum):
     UNATTRIBUTABLE_WEBHOOK = "unattributable_webhook"
     RECONCILIATION_MISMATCH = "reconciliation_mismatch"
     PARTIAL_REVERSAL = "partial_reversal"
+    JOB_COMPLETED_AFTER_REFUND = "job_completed_after_refund"
 
 
 def record(kind: Kind, *, dedupe_key: str | None = None, uid: str | None = None, **fields: Any) -> str:

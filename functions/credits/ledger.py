@@ -148,6 +148,10 @@ class LedgerRequest:
     """The invoice document of a purchase or a subscription grant."""
     meta: Mapping[str, Any] = field(default_factory=dict)
     """Details that do not decide the amount: model, resolution, price version, event id…"""
+    cap_at_balance: bool = False
+    """For a clawback debit: take what the balance holds, up to ``amount``, instead of refusing.
+
+    The entry then records ``meta.requestedAmount``; an empty balance is still refused."""
 
     def fingerprint(self) -> str:
         """A hash of every parameter that decides what the entry is; ``meta`` is context only."""
@@ -162,12 +166,9 @@ class LedgerRequest:
             "paymentId": self.payment_id,
             "invoiceId": self.invoice_id,
             "createdBy": self.created_by,
+            "capAtBalance": self.cap_at_balance,
         }
         return hashlib.sha256(json.dumps(decisive, sort_keys=True).encode()).hexdigest()
-
-    @property
-    def delta(self) -> int:
-        return self.amount if self.direction is Direction.CREDIT else -self.amount
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -348,6 +349,8 @@ def validate(request: LedgerRequest) -> None:
         raise InvalidArgument("meta must be a map", field="meta") from exc
     if meta_size > MAX_META_BYTES:
         raise InvalidArgument(f"meta must be at most {MAX_META_BYTES} bytes", field="meta")
+    if request.cap_at_balance and request.direction is not Direction.DEBIT:
+        raise InvalidArgument("only a debit can be capped at the balance", field="cap_at_balance")
     rule = SOURCE_RULES[request.source]
     if request.direction not in rule.directions or request.type not in rule.types:
         raise InvalidArgument(
@@ -413,7 +416,11 @@ def write_ledger_entry(request: LedgerRequest, *, also: ExtraWrites | None = Non
             snaps = {s.reference.path: s for s in client.get_all([idem_ref, bal_ref])}
             record, balances = snaps[idem_ref.path], _balances_from(snaps[bal_ref.path])
         current = balances.of(request.type)
-        if current + request.delta < 0:
+        amount = request.amount
+        if request.cap_at_balance and current > 0:
+            amount = min(amount, current)
+        delta = amount if request.direction is Direction.CREDIT else -amount
+        if current + delta < 0:
             if remembered is not None:
                 continue  # what this process remembers may be stale: decide on a fresh read
             if record is None:
@@ -421,16 +428,16 @@ def write_ledger_entry(request: LedgerRequest, *, also: ExtraWrites | None = Non
                 record = idem_ref.get()
         if record is not None and record.exists:
             return _replay(request, record, fingerprint, attempt)
-        if current + request.delta < 0:
+        if current + delta < 0:
             _reject_overdraft(request, current)
         entry_ref = ledger_collection().document()
-        entry_data = _entry_data(request, balance_after=current + request.delta, seq=balances.seq + 1)
+        entry_data = _entry_data(request, amount=amount, balance_after=current + delta, seq=balances.seq + 1)
         batch = client.batch()
         # Only the entry takes the server's clock: each server timestamp makes the commit
         # measurably slower, and the entry's createdAt is the one the ledger orders by.
         now = datetime.now(UTC)
         balance_update = {
-            str(request.type): current + request.delta,
+            str(request.type): current + delta,
             "seq": balances.seq + 1,
             "updatedAt": now,
         }
@@ -456,7 +463,7 @@ def write_ledger_entry(request: LedgerRequest, *, also: ExtraWrites | None = Non
             batch.set(ref, dict(data), merge=True)
         try:
             results = batch.commit()
-        except (gexc.FailedPrecondition, gexc.AlreadyExists, gexc.Conflict, gexc.Aborted):
+        except (gexc.FailedPrecondition, gexc.AlreadyExists, gexc.Conflict, gexc.Aborted, gexc.NotFound):
             # Another writer changed this user's balance or used this key first.
             time.sleep(random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt)))
             continue
@@ -464,7 +471,7 @@ def write_ledger_entry(request: LedgerRequest, *, also: ExtraWrites | None = Non
             request.uid,
             dataclasses.replace(
                 balances,
-                **{str(request.type): current + request.delta},
+                **{str(request.type): current + delta},
                 seq=balances.seq + 1,
                 updated_at=now,
                 version=results[0].update_time,
@@ -562,12 +569,15 @@ def _read_entry(entry_id: str) -> LedgerEntry:
     return entry
 
 
-def _entry_data(request: LedgerRequest, *, balance_after: int, seq: int) -> dict[str, Any]:
+def _entry_data(request: LedgerRequest, *, amount: int, balance_after: int, seq: int) -> dict[str, Any]:
+    meta = dict(request.meta)
+    if amount != request.amount:
+        meta["requestedAmount"] = request.amount
     return {
         "uid": request.uid,
         "type": str(request.type),
         "direction": str(request.direction),
-        "amount": request.amount,
+        "amount": amount,
         "balance_after": balance_after,
         "seq": seq,
         "source": str(request.source),
@@ -575,7 +585,7 @@ def _entry_data(request: LedgerRequest, *, balance_after: int, seq: int) -> dict
         "jobId": request.job_id,
         "paymentId": request.payment_id,
         "invoiceId": request.invoice_id,
-        "meta": dict(request.meta),
+        "meta": meta,
         "createdAt": firestore.SERVER_TIMESTAMP,
         "createdBy": request.created_by,
         "idempotencyKey": request.idempotency_key,

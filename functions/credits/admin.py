@@ -1,0 +1,54 @@
+"""Admin adjustments: grant or claw back credits by hand, with a reason, exactly once.
+
+The request's idempotency key comes from outside, so it is namespaced as
+``admin:<admin uid>:<key>``: it can never collide with a system key (``debit:…``,
+``credit:…``) nor with another admin's key, and a double click grants once.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from credits import ledger
+from credits.auth import Caller
+from credits.ledger import CreditType, Direction, LedgerRequest, LedgerWrite, Source
+
+MAX_CLIENT_KEY_LENGTH = 128
+
+
+class AdjustRequest(BaseModel):
+    """The body of ``POST /api/admin/credits/adjust``."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+    uid: Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^[^/\s]+$")]
+    type: CreditType
+    direction: Direction
+    amount: Annotated[int, Field(gt=0, le=ledger.MAX_AMOUNT)]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+    idempotencyKey: Annotated[
+        str, StringConstraints(min_length=1, max_length=MAX_CLIENT_KEY_LENGTH, pattern=r"^[^/]+$")
+    ]
+
+
+def adjustment_key(admin_uid: str, client_key: str) -> str:
+    return f"admin:{admin_uid}:{client_key}"
+
+
+def adjust(caller: Caller, body: AdjustRequest) -> LedgerWrite:
+    """Write the adjustment, or return the entry an earlier identical request wrote."""
+    return ledger.write_ledger_entry(
+        LedgerRequest(
+            uid=body.uid,
+            type=body.type,
+            direction=body.direction,
+            amount=body.amount,
+            source=Source.ADMIN_ADJUSTMENT,
+            idempotency_key=adjustment_key(caller.uid, body.idempotencyKey),
+            created_by=f"admin:{caller.uid}",
+            reason=body.reason,
+            meta={"adminEmail": caller.email},
+        )
+    )
