@@ -149,10 +149,7 @@ def _charge(job_id: str, job: Mapping[str, Any]) -> Billing:
 def _refund(job_id: str, job: Mapping[str, Any]) -> Billing:
     if job.get("refundEntryId"):
         return Billing(action=Action.NOTHING)
-    source = job.get("source")
-    if source not in _JOB_SOURCES:
-        return Billing(action=Action.NOTHING)
-    debit = ledger.find_entry_by_key(debit_key(str(source), job_id))
+    debit = _find_debit(job_id, job)
     if debit is None:
         return Billing(action=Action.NOTHING)
     ref = job_ref(job_id)
@@ -174,6 +171,17 @@ def _refund(job_id: str, job: Mapping[str, Any]) -> Billing:
     if write.replayed:
         ref.set({"refundEntryId": write.entry.id}, merge=True)
     return Billing(action=Action.REFUNDED, entry=write.entry, replayed=write.replayed)
+
+
+def _find_debit(job_id: str, job: Mapping[str, Any]) -> LedgerEntry | None:
+    """The job's debit: by the id on the job, else by its key (the pipeline may have rewritten the job)."""
+    if job.get("debitEntryId"):
+        entry = ledger.get_entry(str(job["debitEntryId"]))
+        if entry is not None and entry.job_id == job_id:
+            return entry
+    if job.get("source") not in _JOB_SOURCES:
+        return None
+    return ledger.find_entry_by_key(debit_key(str(job["source"]), job_id))
 
 
 def _mark_unpaid(job_id: str, job: Mapping[str, Any]) -> Billing:

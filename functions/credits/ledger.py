@@ -446,8 +446,7 @@ def write_ledger_entry(request: LedgerRequest, *, also: ExtraWrites | None = Non
                 bal_ref, balance_update, option=client.write_option(last_update_time=balances.version)
             )
         else:
-            other = CreditType.VIDEO if request.type is CreditType.IMAGE else CreditType.IMAGE
-            batch.create(bal_ref, {**balance_update, str(other): 0})
+            batch.create(bal_ref, {**dict.fromkeys(map(str, CreditType), 0), **balance_update})
         batch.create(
             idem_ref,
             {

@@ -26,6 +26,7 @@ price is recorded as an anomaly and acknowledged, so that Stripe stops retrying 
 from __future__ import annotations
 
 import enum
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -123,6 +124,10 @@ def verify_event(payload: bytes, signature: str | None, secret: str) -> stripe.E
         raise InvalidArgument(f"invalid Stripe signature: {exc.user_message or exc}") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidArgument(f"invalid Stripe event payload: {exc}") from None
+    # The library only refuses old timestamps; a signature dated in the future is as suspect.
+    signed_at = next((p[2:] for p in signature.split(",") if p.startswith("t=")), "")
+    if not signed_at.isdigit() or int(signed_at) > time.time() + SIGNATURE_TOLERANCE_S:
+        raise InvalidArgument("invalid Stripe signature: timestamp outside the tolerance zone")
     return event
 
 
