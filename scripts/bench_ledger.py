@@ -161,9 +161,7 @@ def measure_contention(threads: int, per_thread: int, *, remember: bool, uid: st
     a separate function instance.
     """
     for credit_type in CreditType:
-        ledger.write_ledger_entry(
-            _request(uid, f"bench:seed:{uid}:{credit_type}", amount=HOT_SEED, type=credit_type)
-        )
+        ledger.write_ledger_entry(_request(uid, f"bench:seed:{uid}:{credit_type}", amount=HOT_SEED, type=credit_type))
 
     def worker(n: int) -> tuple[int, int, int]:
         rng = random.Random(n)

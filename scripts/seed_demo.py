@@ -140,13 +140,9 @@ class StripeSender:
 
     def __init__(self) -> None:
         secrets = (target.ROOT / "functions" / ".secret.local").read_text().splitlines()
-        self.secret = next(
-            line.split("=", 1)[1] for line in secrets if line.startswith("STRIPE_WEBHOOK_SECRET=")
-        )
+        self.secret = next(line.split("=", 1)[1] for line in secrets if line.startswith("STRIPE_WEBHOOK_SECRET="))
 
-    def send(
-        self, kind: str, user: DemoUser, *, n: int, pack: str = "", plan: str = "", amount: int = 0
-    ) -> None:
+    def send(self, kind: str, user: DemoUser, *, n: int, pack: str = "", plan: str = "", amount: int = 0) -> None:
         from credits import stripe_events as se
 
         suffix = f"demo_{user.uid}_{n}"

@@ -229,9 +229,7 @@ def test_completed_job_without_credits_is_flagged_not_failed():
     assert entries_for("j9") == []
 
 
-@pytest.mark.parametrize(
-    "fields", [{"quality": "ultra"}, {"numImages": None}, {"source": "upscale"}, {"uid": None}]
-)
+@pytest.mark.parametrize("fields", [{"quality": "ultra"}, {"numImages": None}, {"source": "upscale"}, {"uid": None}])
 def test_job_that_cannot_be_priced_fails_with_a_clear_error(fields):
     fund()
     put_job("j10", **fields)

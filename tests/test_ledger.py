@@ -179,9 +179,7 @@ def test_key_of_256_characters_with_any_symbols_is_accepted():
 
 def test_extra_writes_join_the_same_commit():
     job = db().collection("generation_jobs").document("job-1")
-    write = ledger.write_ledger_entry(
-        request(amount=3), also=lambda entry_id: [(job, {"debitEntryId": entry_id})]
-    )
+    write = ledger.write_ledger_entry(request(amount=3), also=lambda entry_id: [(job, {"debitEntryId": entry_id})])
     assert job.get().to_dict() == {"debitEntryId": write.entry.id}
 
 

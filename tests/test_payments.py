@@ -47,10 +47,7 @@ def ledger_entries(uid: str = "alice") -> list[dict[str, Any]]:
 
 
 def anomalies(kind: str) -> list[dict[str, Any]]:
-    return [
-        s.to_dict()
-        for s in db().collection("anomalies").where(filter=FieldFilter("kind", "==", kind)).stream()
-    ]
+    return [s.to_dict() for s in db().collection("anomalies").where(filter=FieldFilter("kind", "==", kind)).stream()]
 
 
 def test_checkout_credits_the_pack_and_records_the_invoice():

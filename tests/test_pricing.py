@@ -47,9 +47,7 @@ def test_each_job_source_has_its_price(fields, credit_type, amount):
 
 
 def test_config_document_replaces_the_table():
-    table = table_from_config(
-        {"version": "2026-03", "image": {"standard": 1, "hq": 3}, "video": {"standard": 2}}
-    )
+    table = table_from_config({"version": "2026-03", "image": {"standard": 1, "hq": 3}, "video": {"standard": 2}})
     price = price_job(job(), table)
     assert price.amount == 15
     assert price.meta["priceVersion"] == "2026-03"

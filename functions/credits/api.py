@@ -7,13 +7,16 @@ response. Every :class:`~credits.errors.CreditsError` becomes the documented err
 
 from __future__ import annotations
 
+import functools
+import pathlib
 from typing import Any, TypeVar
 
 import flask
+import yaml
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import HTTPException
 
-from credits import admin, logs, payments
+from credits import activity, admin, export, ledger, logs, payments, queries
 from credits.auth import Caller, caller_from_header
 from credits.config import STRIPE_WEBHOOK_SECRET
 from credits.errors import CreditsError, InvalidArgument, PermissionDenied
@@ -46,6 +49,81 @@ def _unexpected(error: Exception) -> tuple[dict[str, Any], int]:
 @app.get("/api/health")
 def health() -> dict[str, Any]:
     return {"ok": True}
+
+
+@app.get("/api/openapi.json")
+def openapi() -> dict[str, Any]:
+    return openapi_document()
+
+
+@functools.cache
+def openapi_document() -> dict[str, Any]:
+    document: dict[str, Any] = yaml.safe_load((pathlib.Path(__file__).parent / "openapi.yaml").read_text())
+    return document
+
+
+@app.get("/api/credits/ledger")
+def my_ledger() -> dict[str, Any]:
+    caller = require_caller()
+    filters = parse_query(queries.LedgerFilters)
+    page = queries.ledger_page(queries.Scope(field="uid", value=caller.uid), filters)
+    return {
+        "entries": [entry.to_api() for entry in page.entries],
+        "nextCursor": page.next_cursor,
+        "balances": ledger.read_balances(caller.uid).to_api(),
+    }
+
+
+@app.get("/api/credits/export.csv")
+def my_export() -> flask.Response:
+    caller = require_caller()
+    return csv_response(queries.Scope(field="uid", value=caller.uid), parse_query(queries.LedgerFilters), "my")
+
+
+@app.get("/api/activity")
+def my_activity() -> dict[str, Any]:
+    caller = require_caller()
+    return activity.feed(caller.uid, parse_query(activity.ActivityFilters)).to_api()
+
+
+@app.get("/api/activity/<item_id>")
+def my_activity_item(item_id: str) -> dict[str, Any]:
+    caller = require_caller()
+    return activity.item_detail(caller.uid, item_id)
+
+
+@app.get("/api/admin/credits/ledger")
+def admin_ledger() -> dict[str, Any]:
+    require_admin()
+    filters = parse_query(queries.AdminLedgerFilters)
+    scope = queries.resolve_admin_query(filters.q)
+    page = queries.ledger_page(scope, filters)
+    return {
+        "entries": [entry.to_api() for entry in page.entries],
+        "nextCursor": page.next_cursor,
+        "query": {"field": scope.field, "value": scope.value},
+    }
+
+
+@app.get("/api/admin/credits/export.csv")
+def admin_export() -> flask.Response:
+    require_admin()
+    filters = parse_query(queries.AdminLedgerFilters)
+    scope = queries.resolve_admin_query(filters.q)
+    return csv_response(scope, filters, scope.value or "all")
+
+
+def csv_response(scope: queries.Scope, filters: queries.LedgerFilters, label: str) -> flask.Response:
+    filters.bounds()  # refuse bad dates now, not halfway through the stream
+    lines = export.csv_lines(queries.iter_entries(scope, filters))
+    return flask.Response(
+        lines,
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{export.filename(label)}"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 @app.post("/api/stripe/webhook")
@@ -82,11 +160,27 @@ def parse_body(model: type[Body]) -> Body:
     try:
         return model.model_validate_json(flask.request.get_data() or b"")
     except ValidationError as exc:
-        errors = [
-            {"field": ".".join(str(p) for p in error["loc"]) or "body", "message": error["msg"]}
-            for error in exc.errors(include_url=False, include_input=False)
-        ]
-        raise InvalidArgument("invalid request body", errors=errors) from None
+        raise _invalid("invalid request body", exc) from None
+
+
+def parse_query(model: type[Body]) -> Body:
+    """The query string as ``model``: unknown, repeated or malformed parameters are refused."""
+    args = flask.request.args
+    repeated = [name for name in args if len(args.getlist(name)) > 1]
+    if repeated:
+        raise InvalidArgument(f"repeated query parameter {repeated[0]}", field=repeated[0])
+    try:
+        return model.model_validate(args.to_dict())
+    except ValidationError as exc:
+        raise _invalid("invalid query parameters", exc) from None
+
+
+def _invalid(message: str, exc: ValidationError) -> InvalidArgument:
+    errors = [
+        {"field": ".".join(str(p) for p in error["loc"]) or "body", "message": error["msg"]}
+        for error in exc.errors(include_url=False, include_input=False)
+    ]
+    return InvalidArgument(message, errors=errors)
 
 
 def handle(request: flask.Request) -> flask.Response:

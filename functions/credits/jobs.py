@@ -121,7 +121,7 @@ def _charge(job_id: str, job: Mapping[str, Any]) -> Billing:
             created_by="system",
             reason=f"{price.source}: {describe(job)}",
             job_id=job_id,
-            meta=price.meta,
+            meta={**price.meta, **_influencer(job)},
         )
         ledger.validate(request)
     except InvalidArgument as exc:
@@ -164,7 +164,7 @@ def _refund(job_id: str, job: Mapping[str, Any]) -> Billing:
             created_by="system",
             reason=f"Refund for failed job: {describe(job)}",
             job_id=job_id,
-            meta={"debitEntryId": debit.id, "jobSource": debit.source.value},
+            meta={"debitEntryId": debit.id, "jobSource": debit.source.value, **_influencer(job)},
         ),
         also=lambda entry_id: [(ref, {"refundEntryId": entry_id})],
     )
@@ -220,6 +220,11 @@ def _mark_invalid(job_id: str, job: Mapping[str, Any], error: InvalidArgument) -
         }
     job_ref(job_id).set(fields, merge=True)
     return Billing(action=Action.INVALID)
+
+
+def _influencer(job: Mapping[str, Any]) -> dict[str, Any]:
+    # On the entry too, so that the Activity feed can filter credit items by influencer.
+    return {"influencerId": job["influencerId"]} if isinstance(job.get("influencerId"), str) else {}
 
 
 def describe(job: Mapping[str, Any]) -> str:

@@ -327,18 +327,12 @@ def validate(request: LedgerRequest) -> None:
             raise InvalidArgument(f"{name} must be one of {allowed}", field=name, allowed=allowed)
     amount = request.amount
     if isinstance(amount, bool) or not isinstance(amount, int) or not 0 < amount <= MAX_AMOUNT:
-        raise InvalidArgument(
-            f"amount must be an integer from 1 to {MAX_AMOUNT}", field="amount", max=MAX_AMOUNT
-        )
+        raise InvalidArgument(f"amount must be an integer from 1 to {MAX_AMOUNT}", field="amount", max=MAX_AMOUNT)
     validate_key(request.idempotency_key)
     if not isinstance(request.created_by, str) or not _CREATED_BY.match(request.created_by):
-        raise InvalidArgument(
-            "createdBy must be system, stripe, user:<uid> or admin:<uid>", field="createdBy"
-        )
+        raise InvalidArgument("createdBy must be system, stripe, user:<uid> or admin:<uid>", field="createdBy")
     if not isinstance(request.reason, str) or len(request.reason) > MAX_REASON_LENGTH:
-        raise InvalidArgument(
-            f"reason must be text of at most {MAX_REASON_LENGTH} characters", field="reason"
-        )
+        raise InvalidArgument(f"reason must be text of at most {MAX_REASON_LENGTH} characters", field="reason")
     for name in ("job_id", "payment_id", "invoice_id"):
         value = getattr(request, name)
         if value is not None and (not isinstance(value, str) or not _UID.match(value)):
@@ -442,9 +436,7 @@ def write_ledger_entry(request: LedgerRequest, *, also: ExtraWrites | None = Non
             "updatedAt": now,
         }
         if balances.version is not None:
-            batch.update(
-                bal_ref, balance_update, option=client.write_option(last_update_time=balances.version)
-            )
+            batch.update(bal_ref, balance_update, option=client.write_option(last_update_time=balances.version))
         else:
             batch.create(bal_ref, {**dict.fromkeys(map(str, CreditType), 0), **balance_update})
         batch.create(
@@ -499,9 +491,7 @@ def write_ledger_entry(request: LedgerRequest, *, also: ExtraWrites | None = Non
     )
 
 
-def _replay(
-    request: LedgerRequest, record: DocumentSnapshot[Any], fingerprint: str, attempt: int
-) -> LedgerWrite:
+def _replay(request: LedgerRequest, record: DocumentSnapshot[Any], fingerprint: str, attempt: int) -> LedgerWrite:
     data = record.to_dict() or {}
     if data.get("fingerprint") != fingerprint:
         logs.warning(

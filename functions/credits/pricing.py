@@ -42,12 +42,8 @@ class JobKind:
 JOB_KINDS: Mapping[Source, JobKind] = {
     Source.TEXT2IMAGE: JobKind(credit_type=CreditType.IMAGE, unit_field="numImages", max_units=MAX_IMAGES),
     Source.IMAGE2IMAGE: JobKind(credit_type=CreditType.IMAGE, unit_field="numImages", max_units=MAX_IMAGES),
-    Source.TEXT2VIDEO: JobKind(
-        credit_type=CreditType.VIDEO, unit_field="durationSec", max_units=MAX_DURATION_SEC
-    ),
-    Source.IMAGE2VIDEO: JobKind(
-        credit_type=CreditType.VIDEO, unit_field="durationSec", max_units=MAX_DURATION_SEC
-    ),
+    Source.TEXT2VIDEO: JobKind(credit_type=CreditType.VIDEO, unit_field="durationSec", max_units=MAX_DURATION_SEC),
+    Source.IMAGE2VIDEO: JobKind(credit_type=CreditType.VIDEO, unit_field="durationSec", max_units=MAX_DURATION_SEC),
 }
 
 
@@ -117,9 +113,7 @@ def price_job(job: Mapping[str, Any], table: PriceTable) -> Price:
         ) from None
     units = job.get(kind.unit_field)
     if isinstance(units, bool) or not isinstance(units, int) or not 0 < units <= kind.max_units:
-        raise InvalidArgument(
-            f"{kind.unit_field} must be an integer from 1 to {kind.max_units}", field=kind.unit_field
-        )
+        raise InvalidArgument(f"{kind.unit_field} must be an integer from 1 to {kind.max_units}", field=kind.unit_field)
     quality = job.get("quality")
     unit_prices = table.units[kind.credit_type]
     if not isinstance(quality, str) or quality not in unit_prices:

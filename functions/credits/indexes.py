@@ -1,0 +1,96 @@
+"""Index coverage: every query shape the code can issue has its composite index, and no more.
+
+The emulator runs any query; production Firestore refuses one whose composite index is
+missing. :func:`required_shapes` enumerates the shapes of every list query, by building
+each route's :class:`~credits.query_spec.QuerySpec` for every combination of its filters.
+:func:`check` compares them with ``firestore.indexes.json``: a shape that no index serves is
+missing, an index that no shape needs is unused. ``scripts/check_indexes.py`` prints the
+result or writes the file; a test runs the check.
+
+A query needs a composite index when it combines an equality filter with the order on
+``createdAt`` (a single field's index is automatic). The index lists the equality fields (in
+any order), then ``createdAt`` descending; the document id tie-breaker follows implicitly.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+from credits import activity, queries
+from credits.ledger import CreditType, Direction, Source
+from credits.query_spec import IndexShape
+
+
+def required_shapes() -> set[IndexShape]:
+    shapes: set[IndexShape] = set()
+    options: dict[str, list[object]] = {
+        "type": [None, CreditType.IMAGE],
+        "direction": [None, Direction.DEBIT],
+        "source": [None, Source.PURCHASE],
+    }
+    scopes = [queries.Scope(field="uid", value="u"), queries.Scope(field=None)]
+    for scope, values in itertools.product(scopes, itertools.product(*options.values())):
+        for dates in ({}, {"from": "2026-01-01"}, {"to": "2026-01-31"}):
+            filters = queries.LedgerFilters.model_validate(
+                {**{k: v for k, v in zip(options, values, strict=True) if v is not None}, **dates}
+            )
+            shapes.add(queries.ledger_spec(scope, filters, after=None, limit=1).shape())
+    for kind, influencer, range_ in itertools.product(activity.Kind, [None, "inf"], activity.Range):
+        feed_filters = activity.ActivityFilters(type=kind, influencerId=influencer, range=range_)
+        for _, spec in activity.source_specs("u", feed_filters, None, None):
+            shapes.add(spec.shape())
+    return {shape for shape in shapes if shape.equality}
+
+
+def _index_key(index: Mapping[str, Any]) -> tuple[str, frozenset[str], tuple[tuple[str, str], ...]] | None:
+    fields = [(f["fieldPath"], f.get("order", "")) for f in index.get("fields", [])]
+    order_start = next((i for i, (_, order) in enumerate(fields) if order == "DESCENDING"), len(fields))
+    equality = frozenset(name for name, _ in fields[:order_start])
+    return index.get("collectionGroup", ""), equality, tuple(fields[order_start:])
+
+
+def serves(index: Mapping[str, Any], shape: IndexShape) -> bool:
+    key = _index_key(index)
+    return key == (shape.collection, shape.equality, shape.order)
+
+
+def check(
+    indexes: Mapping[str, Any], shapes: Iterable[IndexShape] | None = None
+) -> tuple[list[IndexShape], list[dict[str, Any]]]:
+    """(shapes no index serves, indexes no shape needs)."""
+    needed = sorted(required_shapes() if shapes is None else shapes, key=_sort_key)
+    declared = list(indexes.get("indexes", []))
+    missing = [shape for shape in needed if not any(serves(index, shape) for index in declared)]
+    unused = [index for index in declared if not any(serves(index, shape) for shape in needed)]
+    return missing, unused
+
+
+def index_for(shape: IndexShape) -> dict[str, Any]:
+    fields = [{"fieldPath": name, "order": "ASCENDING"} for name in sorted(shape.equality, key=_field_rank)]
+    fields += [{"fieldPath": name, "order": order} for name, order in shape.order]
+    return {"collectionGroup": shape.collection, "queryScope": "COLLECTION", "fields": fields}
+
+
+def indexes_file(shapes: Iterable[IndexShape] | None = None) -> dict[str, Any]:
+    ordered = sorted(required_shapes() if shapes is None else shapes, key=_sort_key)
+    return {"indexes": [index_for(shape) for shape in ordered], "fieldOverrides": []}
+
+
+def load(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text())
+    return data
+
+
+_RANK = ["uid", "meta.influencerId", "influencerId", "type", "direction", "source"]
+
+
+def _field_rank(name: str) -> tuple[int, str]:
+    return (_RANK.index(name) if name in _RANK else len(_RANK), name)
+
+
+def _sort_key(shape: IndexShape) -> tuple[str, int, list[tuple[int, str]]]:
+    return shape.collection, len(shape.equality), sorted(_field_rank(name) for name in shape.equality)

@@ -1,0 +1,76 @@
+"""CSV export: pure row rules."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+
+import pytest
+
+from credits import export
+from credits.ledger import CreditType, Direction, LedgerEntry, Source
+
+
+def entry(reason: str, n: int = 1) -> LedgerEntry:
+    return LedgerEntry(
+        id=f"e{n}",
+        uid="u",
+        type=CreditType.IMAGE,
+        direction=Direction.DEBIT,
+        amount=10,
+        balance_after=5,
+        seq=n,
+        source=Source.ADMIN_ADJUSTMENT,
+        reason=reason,
+        job_id="job-1",
+        payment_id=None,
+        invoice_id=None,
+        meta={},
+        created_at=datetime(2026, 1, 2, 3, 4, 5, 600000, tzinfo=UTC),
+        created_by="admin:a",
+        idempotency_key="k",
+    )
+
+
+@pytest.mark.parametrize("text", ['=HYPERLINK("x")', "+1", "-1", "@SUM(A1)", "\tx", "\rx"])
+def test_formula_cells_are_neutralised(text):
+    assert export.neutralise(text) == "'" + text
+
+
+def test_plain_text_is_left_alone():
+    assert export.neutralise('Refund, for "job"') == 'Refund, for "job"'
+
+
+def test_lines_parse_back_with_the_csv_module():
+    text = "".join(export.csv_lines([entry('=HYPERLINK("x")'), entry('comma, "quote"\nnewline', 2)]))
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert list(rows[0]) == [export.HEADERS[c] for c in export.Column]
+    assert rows[0]["reason"] == '\'=HYPERLINK("x")'
+    assert rows[0]["created_at_utc"] == "2026-01-02T03:04:05.600000Z"
+    assert (rows[0]["amount"], rows[0]["balance_after"], rows[0]["job_id"], rows[0]["payment_id"]) == (
+        "10",
+        "5",
+        "job-1",
+        "",
+    )
+    assert rows[1]["reason"] == 'comma, "quote"\nnewline'
+
+
+def test_lines_are_produced_lazily():
+    produced = []
+
+    def entries():
+        for n in range(3):
+            produced.append(n)
+            yield entry("r", n)
+
+    lines = export.csv_lines(entries())
+    next(lines)
+    assert produced == []
+    next(lines)
+    assert produced == [0]
+
+
+def test_filename_is_safe():
+    assert export.filename("a/b c", datetime(2026, 1, 2, tzinfo=UTC)) == "credits-ledger-a-b-c-20260102-000000.csv"

@@ -1,0 +1,48 @@
+"""Index coverage: the check, and firestore.indexes.json passing it."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+from credits import indexes
+
+FILE = Path(__file__).resolve().parents[1] / "firestore.indexes.json"
+
+
+def test_indexes_file_serves_every_query_and_nothing_more():
+    missing, unused = indexes.check(indexes.load(FILE))
+    assert missing == [] and unused == []
+
+
+def test_removing_any_index_is_caught():
+    data = indexes.load(FILE)
+    assert data["indexes"]
+    for n in range(len(data["indexes"])):
+        weakened = copy.deepcopy(data)
+        removed = weakened["indexes"].pop(n)
+        missing, _ = indexes.check(weakened)
+        assert len(missing) == 1, json.dumps(removed)
+        assert indexes.index_for(missing[0]) == removed
+
+
+def test_an_index_nothing_uses_is_caught():
+    data = indexes.load(FILE)
+    data["indexes"].append(
+        {
+            "collectionGroup": "credits_ledger",
+            "queryScope": "COLLECTION",
+            "fields": [
+                {"fieldPath": "reason", "order": "ASCENDING"},
+                {"fieldPath": "createdAt", "order": "DESCENDING"},
+            ],
+        }
+    )
+    _, unused = indexes.check(data)
+    assert [u["fields"][0]["fieldPath"] for u in unused] == ["reason"]
+
+
+def test_checklist_index_uid_type_created_at_is_there():
+    fields = [[f["fieldPath"] for f in i["fields"]] for i in indexes.load(FILE)["indexes"]]
+    assert ["uid", "type", "createdAt"] in fields
