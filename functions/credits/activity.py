@@ -109,7 +109,7 @@ def feed(uid: str, filters: ActivityFilters, now: datetime | None = None) -> Act
     span = RANGES[str(filters.range)]
     if span is not None:
         since = (now or datetime.now(UTC)) - span
-    binding = query_binding(Scope(field="uid", value=uid), {**filters.echo(), "since": str(since)})
+    binding = query_binding(Scope(field="uid", value=uid), filters.echo())
     cursor = decode_cursor(filters.cursor, binding) if filters.cursor else None
     fetched: list[Item] = []
     for prefix, spec in source_specs(uid, filters, since, cursor):

@@ -1,0 +1,204 @@
+"""The Activity feed against the Firestore emulator: merge, linkage, filters, paging, privacy."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from ledger_helpers import request
+
+from credits import activity, jobs, ledger
+from credits.errors import InvalidArgument, NotFound
+from credits.firestore_client import db
+from credits.ledger import Direction
+
+pytestmark = pytest.mark.usefixtures("firestore")
+
+NOW = datetime.now(UTC)
+
+
+def job(job_id: str, *, uid: str = "alice", status: str = "queued", age: timedelta, **fields: Any) -> None:
+    jobs.job_ref(job_id).set(
+        {
+            "uid": uid,
+            "status": status,
+            "source": "text2image",
+            "numImages": 5,
+            "quality": "hq",
+            "aspectRatio": "9:16",
+            "influencerId": "inf-luna",
+            "influencerName": "Luna",
+            "createdAt": NOW - age,
+            **fields,
+        }
+    )
+
+
+def bill(job_id: str, status: str | None = None) -> None:
+    if status:
+        jobs.job_ref(job_id).update({"status": status})
+    jobs.bill_job(job_id)
+
+
+def feed(uid: str = "alice", **params: Any) -> activity.ActivityPage:
+    return activity.feed(uid, activity.ActivityFilters.model_validate(params))
+
+
+def test_feed_merges_jobs_and_entries_newest_first_with_links():
+    ledger.write_ledger_entry(request(uid="alice", amount=100, reason="Welcome"))
+    job("j1", age=timedelta(hours=3))
+    bill("j1")
+    bill("j1", "completed")
+    job("j2", age=timedelta(hours=2), influencerId="inf-nova", influencerName="Nova")
+    bill("j2")
+    bill("j2", "failed")
+
+    items = feed().items
+
+    times = [(item.time, item.id) for item in items]
+    assert times == sorted(times, reverse=True)
+    by_id = {item.id: item.to_api() for item in items}
+    generation = by_id["job:j1"]
+    assert generation["type"] == "generation_completed"
+    assert generation["summary"] == "Generated 5 images (HQ) for Luna"
+    assert generation["credits"]["charged"] == 10 and generation["credits"]["net"] == -10
+    debit_id = generation["credits"]["debitEntryId"]
+    consumed = by_id[f"entry:{debit_id}"]
+    assert (consumed["type"], consumed["action"], consumed["delta"], consumed["jobId"]) == (
+        "credits_consumed",
+        "consume",
+        -10,
+        "j1",
+    )
+    assert consumed["generationItemId"] == "job:j1" and consumed["balanceAfter"] == 90
+    failed = by_id["job:j2"]
+    assert failed["type"] == "generation_failed" and failed["credits"]["net"] == 0
+    refund = by_id[f"entry:{failed['credits']['refundEntryId']}"]
+    assert (refund["type"], refund["action"], refund["delta"]) == ("credits_refunded", "refund", 10)
+    assert len(items) == 2 + 4  # two jobs; grant, two debits, one refund
+    assert all(item.summary for item in items)
+
+
+def test_every_credit_item_is_a_persisted_entry():
+    ledger.write_ledger_entry(request(uid="alice", amount=30))
+    job("j1", age=timedelta(minutes=5))
+    bill("j1")
+    entry_ids = {s.id for s in db().collection(ledger.LEDGER).stream()}
+    credit_items = [item for item in feed(type="credits").items]
+    assert {item.id.removeprefix("entry:") for item in credit_items} == entry_ids
+
+
+def test_type_and_range_filters():
+    ledger.write_ledger_entry(request(uid="alice", amount=100))
+    job("recent", age=timedelta(days=1))
+    job("old", age=timedelta(days=10))
+    job("ancient", age=timedelta(days=40))
+
+    assert {i.id for i in feed(type="generation", range="7d").items} == {"job:recent"}
+    assert {i.id for i in feed(type="generation", range="30d").items} == {"job:recent", "job:old"}
+    assert {i.id for i in feed(type="generation", range="all").items} == {"job:recent", "job:old", "job:ancient"}
+    assert all(i.kind is activity.Kind.CREDITS for i in feed(type="credits").items)
+
+
+def test_influencer_filter_applies_to_jobs_and_their_credits():
+    ledger.write_ledger_entry(request(uid="alice", amount=100))
+    job("luna", age=timedelta(hours=1))
+    bill("luna")
+    job("nova", age=timedelta(hours=2), influencerId="inf-nova", influencerName="Nova")
+    bill("nova")
+
+    items = feed(influencerId="inf-nova").items
+
+    assert [i.id for i in items if i.kind is activity.Kind.GENERATION] == ["job:nova"]
+    credit_jobs = {i.to_api()["jobId"] for i in items if i.kind is activity.Kind.CREDITS}
+    assert credit_jobs == {"nova"}
+
+
+def test_empty_result_echoes_the_filters():
+    page = feed(type="generation", range="7d", influencerId="nobody")
+    assert page.to_api() == {
+        "items": [],
+        "nextCursor": None,
+        "filters": {"range": "7d", "type": "generation", "influencerId": "nobody"},
+    }
+
+
+def test_load_more_pages_through_everything_once_across_equal_times():
+    same_time = NOW - timedelta(hours=1)
+    for n in range(7):
+        job(f"t{n}", age=timedelta(hours=1))
+    for n in range(8):
+        ledger.write_ledger_entry(request(uid="alice", amount=1 + n))
+    batch = db().batch()
+    for snap in db().collection(ledger.LEDGER).stream():
+        batch.update(snap.reference, {"createdAt": same_time})  # test-only: force equal times
+    batch.commit()
+
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 4}
+        if cursor:
+            params["cursor"] = cursor
+        page = feed(**params)
+        seen.extend(item.id for item in page.items)
+        cursor = page.next_cursor
+        if not cursor:
+            break
+    assert len(seen) == 15 and len(set(seen)) == 15
+    assert seen == sorted(seen, reverse=True)  # all at one time: ordered by item id
+
+
+def test_first_page_is_50_items_newest_first():
+    for n in range(60):
+        job(f"p{n:02d}", age=timedelta(minutes=n))
+    page = feed()
+    assert len(page.items) == 50
+    assert page.items[0].id == "job:p00" and page.items[-1].id == "job:p49"
+    assert page.next_cursor
+
+
+def test_cursor_from_other_filters_is_refused():
+    for n in range(3):
+        job(f"c{n}", age=timedelta(minutes=n))
+    cursor = feed(limit=1).next_cursor
+    with pytest.raises(InvalidArgument):
+        feed(limit=1, type="credits", cursor=cursor)
+    with pytest.raises(InvalidArgument):
+        feed("mallory", limit=1, cursor=cursor)
+
+
+def test_other_users_items_are_invisible():
+    ledger.write_ledger_entry(request(uid="bob", amount=100))
+    job("bobs", uid="bob", age=timedelta(minutes=1))
+    bill("bobs")
+    assert feed().items == []
+    bob_entry = next(s.id for s in db().collection(ledger.LEDGER).stream())
+    for item_id in ("job:bobs", f"entry:{bob_entry}", "job:missing", "entry:missing", "nonsense", "job:"):
+        with pytest.raises(NotFound):
+            activity.item_detail("alice", item_id)
+
+
+def test_detail_of_a_generation_and_of_its_debit():
+    ledger.write_ledger_entry(request(uid="alice", amount=100))
+    job("d1", age=timedelta(minutes=1), outputs=["https://example.com/1.png"])
+    bill("d1")
+    bill("d1", "completed")
+
+    detail = activity.item_detail("alice", "job:d1")
+
+    assert detail["job"]["quality"] == "hq" and detail["job"]["aspectRatio"] == "9:16"
+    assert detail["job"]["influencerName"] == "Luna" and detail["job"]["outputs"] == ["https://example.com/1.png"]
+    [debit] = detail["entries"]
+    assert (debit["delta"], debit["balance_after"], debit["jobId"]) == (-10, 90, "d1")
+    entry_detail = activity.item_detail("alice", f"entry:{debit['id']}")
+    assert entry_detail["job"]["id"] == "d1"
+    assert entry_detail["item"]["delta"] == -10
+
+
+def test_admin_debit_shows_as_adjusted():
+    ledger.write_ledger_entry(request(uid="alice", amount=10))
+    ledger.write_ledger_entry(request(uid="alice", amount=4, direction=Direction.DEBIT, reason="Chargeback"))
+    types = [i.to_api()["type"] for i in feed(type="credits").items]
+    assert types == ["credits_adjusted", "credits_adjusted"]

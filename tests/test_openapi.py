@@ -1,0 +1,42 @@
+"""The OpenAPI document: served copy equals docs/, it is well-formed, and it names every route."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from jsonschema.exceptions import ValidationError
+from openapi_check import assert_conforms, document
+
+from credits.api import app, openapi_document
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_docs_copy_is_the_served_document():
+    served = (ROOT / "functions" / "credits" / "openapi.yaml").read_text()
+    assert (ROOT / "docs" / "openapi.yaml").read_text() == served
+    assert openapi_document() == document()
+
+
+def test_every_route_of_the_app_is_documented():
+    routes = {
+        (rule.rule.replace("<item_id>", "{itemId}"), method.lower())
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint != "static"
+        for method in rule.methods or ()
+        if method not in ("HEAD", "OPTIONS")
+    }
+    documented = {(path, method) for path, operations in document()["paths"].items() for method in operations}
+    assert routes == documented
+
+
+def test_validator_catches_a_wrong_body():
+    good = {"error": {"code": "not_found", "message": "x", "details": {}}}
+    assert_conforms("get", "/api/activity/{itemId}", 404, good)
+    with pytest.raises(ValidationError):
+        assert_conforms(
+            "get", "/api/activity/{itemId}", 404, {"error": {"code": "teapot", "message": "x", "details": {}}}
+        )
+    with pytest.raises(ValidationError):
+        assert_conforms("get", "/api/credits/ledger", 200, {"entries": [{"id": 1}], "nextCursor": None, "balances": {}})
