@@ -27,7 +27,10 @@ def main() -> int:
         print(f"wrote {INDEXES.name}")
     missing, unused = indexes.check(indexes.load(INDEXES))
     for shape in missing:
-        print(f"MISSING {shape.collection}: equality {sorted(shape.equality)} then {list(shape.order)}")
+        if isinstance(shape, dict):
+            print(f"MISSING field override {json.dumps(shape)}")
+        else:
+            print(f"MISSING {shape.collection}: equality {sorted(shape.equality)} then {list(shape.order)}")
     for index in unused:
         print(f"UNUSED  {json.dumps(index)}")
     print(

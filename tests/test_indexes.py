@@ -24,7 +24,14 @@ def test_removing_any_index_is_caught():
         removed = weakened["indexes"].pop(n)
         missing, _ = indexes.check(weakened)
         assert len(missing) == 1, json.dumps(removed)
-        assert indexes.index_for(missing[0]) == removed
+        assert not isinstance(missing[0], dict) and indexes.index_for(missing[0]) == removed
+
+
+def test_removing_the_balance_override_is_caught():
+    data = indexes.load(FILE)
+    data["fieldOverrides"] = data["fieldOverrides"][1:]
+    missing, _ = indexes.check(data)
+    assert missing == [indexes.FIELD_OVERRIDES[0]]
 
 
 def test_an_index_nothing_uses_is_caught():

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from credits import jobs, ledger
 from credits.errors import NotFound
 from credits.ledger import Direction, LedgerEntry, Source
-from credits.queries import Scope, decode_cursor, encode_cursor, query_binding
+from credits.queries import Scope, decode_time_cursor, encode_cursor, query_binding
 from credits.query_spec import Position, QuerySpec
 
 PAGE_SIZE = 50
@@ -110,7 +110,7 @@ def feed(uid: str, filters: ActivityFilters, now: datetime | None = None) -> Act
     if span is not None:
         since = (now or datetime.now(UTC)) - span
     binding = query_binding(Scope(field="uid", value=uid), filters.echo())
-    cursor = decode_cursor(filters.cursor, binding) if filters.cursor else None
+    cursor = decode_time_cursor(filters.cursor, binding) if filters.cursor else None
     fetched: list[Item] = []
     for prefix, spec in source_specs(uid, filters, since, cursor):
         docs = list(spec.build().stream())
@@ -140,8 +140,9 @@ def source_specs(
         equals: list[tuple[str, Any]] = [("uid", uid)]
         if filters.influencerId:
             equals.append((influencer_field, filters.influencerId))
-        after = before = at_or_before = None
-        if cursor is not None:
+        after = None
+        before = at_or_before = None
+        if cursor is not None and isinstance(cursor.value, datetime):
             cursor_prefix, _, cursor_doc = cursor.doc_id.partition(":")
             if cursor_prefix == prefix:
                 after = Position(value=cursor.value, doc_id=cursor_doc)

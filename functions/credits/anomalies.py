@@ -18,6 +18,7 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 
 from credits.firestore_client import db
+from credits.query_spec import Position, QuerySpec
 
 ANOMALIES = "anomalies"
 
@@ -43,3 +44,18 @@ def record(kind: Kind, *, dedupe_key: str | None = None, uid: str | None = None,
     with contextlib.suppress(gexc.AlreadyExists):
         ref.create(data)
     return str(ref.id)
+
+
+def list_spec(kind: Kind | None, *, after: Position | None, limit: int) -> QuerySpec:
+    """Anomalies newest first, of one kind or all."""
+    equals = [("kind", str(kind))] if kind else []
+    return QuerySpec(collection=ANOMALIES, equals=equals, after=after, limit=limit)
+
+
+def to_api(snap_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    created = data.get("createdAt")
+    return {
+        **{k: v for k, v in data.items() if k != "createdAt"},
+        "id": snap_id,
+        "createdAt": created.isoformat() if created is not None else None,
+    }

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import functools
 import pathlib
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 import flask
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from werkzeug.exceptions import HTTPException
 
-from credits import activity, admin, export, ledger, logs, payments, queries
+from credits import activity, admin, export, ledger, logs, payments, queries, summaries
 from credits.auth import Caller, caller_from_header
 from credits.config import STRIPE_WEBHOOK_SECRET
 from credits.errors import CreditsError, InvalidArgument, PermissionDenied
@@ -113,6 +114,36 @@ def admin_export() -> flask.Response:
     return csv_response(scope, filters, scope.value or "all")
 
 
+@app.get("/api/admin/credits/users")
+def admin_users() -> dict[str, Any]:
+    require_admin()
+    return queries.low_balance_users(parse_query(queries.LowBalanceFilters))
+
+
+@app.get("/api/admin/credits/summaries")
+def admin_summaries() -> dict[str, Any]:
+    require_admin()
+    window = parse_query(SummaryWindow)
+    end = window.to or (datetime.now(UTC).date() - timedelta(days=1))
+    start = window.from_ or end - timedelta(days=29)
+    return {"summaries": summaries.summaries_between(start, end), "from": start.isoformat(), "to": end.isoformat()}
+
+
+@app.get("/api/admin/credits/anomalies")
+def admin_anomalies() -> dict[str, Any]:
+    require_admin()
+    return queries.anomalies_page(parse_query(queries.AnomalyFilters))
+
+
+class SummaryWindow(BaseModel):
+    """The query string of ``GET /api/admin/credits/summaries``: days, both included (default: the last 30)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    from_: date | None = Field(default=None, alias="from")
+    to: date | None = None
+
+
 def csv_response(scope: queries.Scope, filters: queries.LedgerFilters, label: str) -> flask.Response:
     filters.bounds()  # refuse bad dates now, not halfway through the stream
     lines = export.csv_lines(queries.iter_entries(scope, filters))
@@ -149,7 +180,7 @@ def require_caller() -> Caller:
 
 
 def require_admin() -> Caller:
-    caller = require_caller()
+    caller = caller_from_header(flask.request.headers.get("Authorization"), check_revoked=True)
     if not caller.admin:
         raise PermissionDenied("this route needs the admin claim")
     return caller

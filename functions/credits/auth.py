@@ -34,13 +34,17 @@ def firebase_app() -> firebase_admin.App:
     return firebase_admin.initialize_app(options={"projectId": project_id()})
 
 
-def caller_from_header(authorization: str | None) -> Caller:
-    """Verify ``Authorization: Bearer <Firebase ID token>``; raise :class:`Unauthenticated`."""
+def caller_from_header(authorization: str | None, *, check_revoked: bool = False) -> Caller:
+    """Verify ``Authorization: Bearer <Firebase ID token>``; raise :class:`Unauthenticated`.
+
+    ``check_revoked`` also asks Firebase Auth whether the user's sessions were revoked (one
+    more call): admin routes do, so that revoking an admin takes effect at once.
+    """
     scheme, _, token = (authorization or "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("sign in: send Authorization: Bearer <Firebase ID token>")
     try:
-        claims = auth.verify_id_token(token.strip(), app=firebase_app(), check_revoked=False)
+        claims = auth.verify_id_token(token.strip(), app=firebase_app(), check_revoked=check_revoked)
     except (
         ValueError,
         auth.InvalidIdTokenError,
@@ -78,4 +82,18 @@ def set_admin(uid_or_email: str, admin: bool) -> str:
     else:
         claims.pop("admin", None)
     auth.set_custom_user_claims(user.uid, claims or None, app=firebase_app())
+    if not admin:
+        # Tokens issued before still carry the claim: end those sessions now.
+        auth.revoke_refresh_tokens(user.uid, app=firebase_app())
     return str(user.uid)
+
+
+def emails_of(uids: list[str]) -> dict[str, str | None]:
+    """The email of each uid (None when the user has none or no longer exists)."""
+    found: dict[str, str | None] = dict.fromkeys(uids)
+    for start in range(0, len(uids), 100):
+        chunk = [auth.UidIdentifier(uid) for uid in uids[start : start + 100]]
+        result = auth.get_users(chunk, app=firebase_app())
+        for user in result.users:
+            found[user.uid] = user.email
+    return found

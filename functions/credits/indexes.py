@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from credits import activity, queries
+from credits import activity, anomalies, queries
 from credits.ledger import CreditType, Direction, Source
 from credits.query_spec import IndexShape
 
@@ -43,7 +43,27 @@ def required_shapes() -> set[IndexShape]:
         feed_filters = activity.ActivityFilters(type=kind, influencerId=influencer, range=range_)
         for _, spec in activity.source_specs("u", feed_filters, None, None):
             shapes.add(spec.shape())
+    for kind in (None, *anomalies.Kind):
+        shapes.add(anomalies.list_spec(kind, after=None, limit=1).shape())
     return {shape for shape in shapes if shape.equality}
+
+
+FIELD_OVERRIDES: list[dict[str, Any]] = [
+    {
+        "collectionGroup": "balances",
+        "fieldPath": str(credit_type),
+        "indexes": [
+            {"order": "ASCENDING", "queryScope": "COLLECTION"},
+            {"order": "DESCENDING", "queryScope": "COLLECTION"},
+            {"arrayConfig": "CONTAINS", "queryScope": "COLLECTION"},
+            {"order": "ASCENDING", "queryScope": "COLLECTION_GROUP"},
+        ],
+    }
+    for credit_type in CreditType
+]
+"""Low-balance users (``ledger.low_balances``) query every ``balances`` subcollection at once,
+ordered by one balance: that needs a collection-group index on the field, which Firestore
+declares as a field override (keeping the field's default single-field indexes)."""
 
 
 def _index_key(index: Mapping[str, Any]) -> tuple[str, frozenset[str], tuple[tuple[str, str], ...]] | None:
@@ -60,12 +80,17 @@ def serves(index: Mapping[str, Any], shape: IndexShape) -> bool:
 
 def check(
     indexes: Mapping[str, Any], shapes: Iterable[IndexShape] | None = None
-) -> tuple[list[IndexShape], list[dict[str, Any]]]:
-    """(shapes no index serves, indexes no shape needs)."""
+) -> tuple[list[IndexShape | dict[str, Any]], list[dict[str, Any]]]:
+    """(shapes and field overrides the file lacks, indexes and overrides nothing needs)."""
     needed = sorted(required_shapes() if shapes is None else shapes, key=_sort_key)
     declared = list(indexes.get("indexes", []))
-    missing = [shape for shape in needed if not any(serves(index, shape) for index in declared)]
+    missing: list[IndexShape | dict[str, Any]] = [
+        shape for shape in needed if not any(serves(index, shape) for index in declared)
+    ]
     unused = [index for index in declared if not any(serves(index, shape) for shape in needed)]
+    overrides = list(indexes.get("fieldOverrides", []))
+    missing += [override for override in FIELD_OVERRIDES if override not in overrides]
+    unused += [override for override in overrides if override not in FIELD_OVERRIDES]
     return missing, unused
 
 
@@ -77,7 +102,7 @@ def index_for(shape: IndexShape) -> dict[str, Any]:
 
 def indexes_file(shapes: Iterable[IndexShape] | None = None) -> dict[str, Any]:
     ordered = sorted(required_shapes() if shapes is None else shapes, key=_sort_key)
-    return {"indexes": [index_for(shape) for shape in ordered], "fieldOverrides": []}
+    return {"indexes": [index_for(shape) for shape in ordered], "fieldOverrides": FIELD_OVERRIDES}
 
 
 def load(path: Path) -> dict[str, Any]:

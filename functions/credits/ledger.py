@@ -48,6 +48,7 @@ from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore import DocumentReference, DocumentSnapshot
 from google.cloud.firestore_v1._helpers import decode_value
+from google.cloud.firestore_v1.base_query import FieldFilter
 
 from credits import anomalies, logs
 from credits.errors import IdempotencyConflict, InsufficientCredits, InvalidArgument, LedgerBusy
@@ -371,6 +372,31 @@ def uids_with_balances() -> Iterator[str]:
         user = snap.reference.parent.parent
         if snap.id == "current" and user is not None:
             yield user.id
+
+
+def low_balances(
+    credit_type: CreditType, below: int, *, after: tuple[int, str] | None, limit: int
+) -> list[tuple[str, Balances]]:
+    """Users whose ``credit_type`` balance is below ``below``, lowest first, as (uid, balances).
+
+    ``after`` is the (balance, uid) of the previous page's last user.
+    """
+    field_name = str(credit_type)
+    query = (
+        db()
+        .collection_group("balances")
+        .where(filter=FieldFilter(field_name, "<", below))
+        .order_by(field_name)
+        .order_by("__name__")
+    )
+    if after is not None:
+        query = query.start_after({field_name: after[0], "__name__": balance_ref(after[1])})
+    found = []
+    for snap in query.limit(limit).stream():
+        user = snap.reference.parent.parent
+        if snap.id == "current" and user is not None:
+            found.append((str(user.id), _balances_from(snap)))
+    return found
 
 
 def find_entry_by_key(key: str) -> LedgerEntry | None:

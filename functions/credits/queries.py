@@ -24,7 +24,7 @@ from typing import Annotated, Any
 from google.cloud.firestore_v1.base_query import FieldFilter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from credits import auth, jobs, ledger
+from credits import anomalies, auth, jobs, ledger
 from credits.errors import InvalidArgument
 from credits.ledger import CreditType, Direction, LedgerEntry, Source
 from credits.query_spec import Position, QuerySpec
@@ -107,7 +107,7 @@ def _cursor_key() -> bytes:
 
 def encode_cursor(position: Position, bound_to: str) -> str:
     payload = json.dumps(
-        {"t": position.value.astimezone(UTC).isoformat(), "id": position.doc_id, "q": bound_to},
+        {"v": _encode_value(position.value), "id": position.doc_id, "q": bound_to},
         separators=(",", ":"),
     ).encode()
     signature = hmac.new(_cursor_key(), payload, hashlib.sha256).digest()[:16]
@@ -128,12 +128,26 @@ def decode_cursor(cursor: str, bound_to: str) -> Position:
         raise invalid
     try:
         data = json.loads(payload)
-        position = Position(value=datetime.fromisoformat(data["t"]), doc_id=str(data["id"]))
+        raw = data["v"]
+        value = raw if isinstance(raw, int) and not isinstance(raw, bool) else datetime.fromisoformat(raw)
+        position = Position(value=value, doc_id=str(data["id"]))
     except (ValueError, KeyError, TypeError):
         raise invalid from None
     if data.get("q") != bound_to:
         raise invalid
     return position
+
+
+def decode_time_cursor(cursor: str, bound_to: str) -> Position:
+    """A cursor of a page ordered by time."""
+    position = decode_cursor(cursor, bound_to)
+    if not isinstance(position.value, datetime):
+        raise InvalidArgument("invalid cursor", field="cursor")
+    return position
+
+
+def _encode_value(value: datetime | int) -> str | int:
+    return value if isinstance(value, int) else value.astimezone(UTC).isoformat()
 
 
 def query_binding(scope: Scope, filters: dict[str, Any]) -> str:
@@ -157,7 +171,7 @@ def ledger_spec(scope: Scope, filters: LedgerFilters, *, after: Position | None,
 def ledger_page(scope: Scope, filters: LedgerFilters) -> LedgerPage:
     """One page of entries, newest first, and the cursor of the next page (None at the end)."""
     binding = query_binding(scope, filters.fingerprint())
-    after = decode_cursor(filters.cursor, binding) if filters.cursor else None
+    after = decode_time_cursor(filters.cursor, binding) if filters.cursor else None
     if scope.field in ("jobId", "paymentId"):
         # A job or payment has a handful of entries: read them all, no composite index needed.
         entries = [e for e in _small_scope(scope) if _matches(e, filters)]
@@ -238,3 +252,67 @@ def _b64(raw: bytes) -> str:
 
 def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class LowBalanceFilters(BaseModel):
+    """The query string of ``GET /api/admin/credits/users``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: CreditType = CreditType.IMAGE
+    below: int = Field(default=20, ge=1, le=ledger.MAX_AMOUNT)
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    cursor: Annotated[str, StringConstraints(max_length=1000)] | None = None
+
+
+def low_balance_users(filters: LowBalanceFilters) -> dict[str, Any]:
+    """Users whose balance of one type is below a threshold, lowest first, with their emails."""
+    binding = query_binding(Scope(field=None), {"users": str(filters.type), "below": filters.below})
+    after = None
+    if filters.cursor:
+        position = decode_cursor(filters.cursor, binding)
+        if not isinstance(position.value, int):
+            raise InvalidArgument("invalid cursor", field="cursor")
+        after = (position.value, position.doc_id)
+    found = ledger.low_balances(filters.type, filters.below, after=after, limit=filters.limit + 1)
+    page = found[: filters.limit]
+    emails = auth.emails_of([uid for uid, _ in page])
+    next_cursor = None
+    if len(found) > filters.limit:
+        uid, balances = page[-1]
+        next_cursor = encode_cursor(Position(value=balances.of(filters.type), doc_id=uid), binding)
+    return {
+        "users": [
+            {"uid": uid, "email": emails.get(uid), **balances.to_api(), "lastActivity": balances.to_api()["updatedAt"]}
+            for uid, balances in page
+        ],
+        "nextCursor": next_cursor,
+        "filters": {"type": str(filters.type), "below": filters.below},
+    }
+
+
+class AnomalyFilters(BaseModel):
+    """The query string of ``GET /api/admin/credits/anomalies``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    kind: anomalies.Kind | None = None
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    cursor: Annotated[str, StringConstraints(max_length=1000)] | None = None
+
+
+def anomalies_page(filters: AnomalyFilters) -> dict[str, Any]:
+    """Anomalies newest first, of one kind or all, paged."""
+    binding = query_binding(Scope(field=None), {"anomalies": filters.kind})
+    after = decode_time_cursor(filters.cursor, binding) if filters.cursor else None
+    snaps = list(anomalies.list_spec(filters.kind, after=after, limit=filters.limit + 1).build().stream())
+    page = snaps[: filters.limit]
+    next_cursor = None
+    if len(snaps) > filters.limit:
+        last = page[-1]
+        next_cursor = encode_cursor(Position(value=last.get("createdAt"), doc_id=last.id), binding)
+    return {
+        "anomalies": [anomalies.to_api(snap.id, snap.to_dict() or {}) for snap in page],
+        "nextCursor": next_cursor,
+        "filters": {"kind": filters.kind},
+    }

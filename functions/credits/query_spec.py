@@ -35,7 +35,8 @@ class IndexShape:
 class Position:
     """Where a page ends: the order field's value and the document id of the last result."""
 
-    value: datetime
+    value: datetime | int
+    """The order field's value: a time for ledger and Activity pages, a balance for low balances."""
     doc_id: str
 
 

@@ -1,0 +1,232 @@
+"""The read side over HTTP through Hosting with Auth-emulator tokens, checked against the OpenAPI document.
+
+Bulk ledger data is written straight into the suite's Firestore as the owner: these tests
+are about reading (paging, filters, CSV, privacy), and 1,000 entries through the write path
+would only make them slow. The write path has its own tests.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import itertools
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import requests
+from openapi_check import assert_conforms
+
+from e2e import helpers
+
+T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+ENTRIES = 1_050
+
+
+def commit(writes: list[dict[str, Any]]) -> None:
+    for start in range(0, len(writes), 500):
+        response = requests.post(
+            f"{helpers.DOCUMENTS}:commit",
+            json={"writes": writes[start : start + 500]},
+            headers=helpers.OWNER,
+            timeout=helpers.HTTP_TIMEOUT_S,
+        )
+        response.raise_for_status()
+
+
+def doc_name(path: str) -> str:
+    return f"projects/{helpers.PROJECT}/databases/(default)/documents/{path}"
+
+
+def seed_ledger(uid: str, count: int) -> list[dict[str, Any]]:
+    kinds = itertools.cycle(
+        [("credit", "image", "purchase"), ("debit", "image", "text2image"), ("credit", "video", "admin_adjustment")]
+    )
+    entries = []
+    for n in range(count):
+        direction, credit_type, source = next(kinds)
+        entries.append(
+            {
+                "id": f"{uid}-e{n:05d}",
+                "uid": uid,
+                "type": credit_type,
+                "direction": direction,
+                "amount": 1,
+                "balance_after": n,
+                "seq": n + 1,
+                "source": source,
+                "reason": '=HYPERLINK("x")' if n == 7 else f"entry {n}",
+                "jobId": f"job-{n}" if source == "text2image" else None,
+                "paymentId": f"pi_{uid}_{n}" if source == "purchase" else None,
+                "invoiceId": None,
+                "meta": {},
+                # Many equal timestamps: 10 entries share each second.
+                "createdAt": T0 - timedelta(seconds=n // 10),
+                "createdBy": "system",
+                "idempotencyKey": f"seed:{uid}:{n}",
+            }
+        )
+    commit(
+        [
+            {
+                "update": {
+                    "name": doc_name(f"credits_ledger/{e['id']}"),
+                    "fields": helpers.encode_fields({k: v for k, v in e.items() if k != "id"}),
+                }
+            }
+            for e in entries
+        ]
+        + [
+            {
+                "update": {
+                    "name": doc_name(f"users/{uid}/balances/current"),
+                    "fields": helpers.encode_fields({"image": 5, "video": 3, "seq": count, "updatedAt": T0}),
+                }
+            }
+        ]
+    )
+    return entries
+
+
+def get(path: str, user: helpers.User | None, **params: Any) -> requests.Response:
+    headers = user.auth_header if user else {}
+    return requests.get(f"{helpers.HOSTING}{path}", params=params, headers=headers, timeout=helpers.HTTP_TIMEOUT_S)
+
+
+def expected_ids(entries: list[dict[str, Any]], **match: str) -> list[str]:
+    chosen = [e for e in entries if all(e[k] == v for k, v in match.items())]
+    return [e["id"] for e in sorted(chosen, key=lambda e: (e["createdAt"], e["id"]), reverse=True)]
+
+
+@pytest.fixture
+def reader() -> helpers.User:
+    return helpers.sign_up(helpers.unique("reader") + "@example.com")
+
+
+def test_paging_returns_every_entry_once_in_order_under_each_filter(reader):
+    entries = seed_ledger(reader.uid, ENTRIES)
+    seed_ledger("someone-else", 30)
+    for match in ({}, {"type": "video"}, {"direction": "debit"}, {"source": "purchase", "type": "image"}):
+        seen: list[str] = []
+        cursor = None
+        while True:
+            params: dict[str, Any] = {"limit": 200, **match}
+            if cursor:
+                params["cursor"] = cursor
+            response = get("/api/credits/ledger", reader, **params)
+            assert response.status_code == 200, response.text
+            body = response.json()
+            assert_conforms("get", "/api/credits/ledger", 200, body)
+            assert body["balances"]["image"] == 5
+            seen.extend(e["id"] for e in body["entries"])
+            cursor = body["nextCursor"]
+            if not cursor:
+                break
+        assert seen == expected_ids(entries, **match), match
+
+
+def test_edited_or_foreign_cursor_is_refused(reader):
+    seed_ledger(reader.uid, 30)
+    cursor = get("/api/credits/ledger", reader, limit=5).json()["nextCursor"]
+    edited = cursor[:-3] + ("AAA" if not cursor.endswith("AAA") else "BBB")
+    for params in ({"cursor": edited}, {"cursor": cursor, "type": "video"}, {"cursor": "garbage"}):
+        response = get("/api/credits/ledger", reader, limit=5, **params)
+        assert response.status_code == 400
+        assert response.json()["error"]["code"] == "invalid_argument"
+        assert_conforms("get", "/api/credits/ledger", 400, response.json())
+
+
+def test_csv_export_streams_every_entry_and_neutralises_formulas(reader):
+    entries = seed_ledger(reader.uid, ENTRIES)
+    response = get("/api/credits/export.csv", reader)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith("text/csv")
+    assert 'attachment; filename="credits-ledger-my-' in response.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [r["entry_id"] for r in rows] == expected_ids(entries)
+    assert next(r for r in rows if r["entry_id"].endswith("e00007"))["reason"] == '\'=HYPERLINK("x")'
+    filtered = list(csv.DictReader(io.StringIO(get("/api/credits/export.csv", reader, type="video").text)))
+    assert [r["entry_id"] for r in filtered] == expected_ids(entries, type="video")
+
+
+def test_user_routes_never_show_another_users_data(reader, member):
+    seed_ledger("victim", 10)
+    for params in ({"uid": "victim"}, {"q": "victim"}):
+        response = get("/api/credits/ledger", reader, **params)
+        assert response.status_code == 400
+    assert get("/api/credits/ledger", reader).json()["entries"] == []
+    assert get("/api/activity/entry:victim-e00001", reader).status_code == 404
+    assert get("/api/activity/entry:does-not-exist", reader).status_code == 404
+    assert_conforms("get", "/api/activity/{itemId}", 404, get("/api/activity/job:nope", reader).json())
+
+
+def test_activity_over_http(reader):
+    for n in range(60):
+        helpers.create_document(
+            "generation_jobs",
+            f"{reader.uid}-job{n:02d}",
+            {
+                "uid": reader.uid,
+                "status": "failed",
+                "failureReason": "insufficient_credits",
+                "source": "text2image",
+                "numImages": 1,
+                "quality": "standard",
+                "billingError": "test",
+                "createdAt": datetime.now(UTC) - timedelta(minutes=n),
+                "influencerId": "inf-luna",
+                "influencerName": "Luna",
+            },
+        )
+    response = get("/api/activity", reader)
+    assert response.status_code == 200
+    body = response.json()
+    assert_conforms("get", "/api/activity", 200, body)
+    assert len(body["items"]) == 50 and body["nextCursor"]
+    assert body["items"][0]["id"] == f"job:{reader.uid}-job00"
+    empty = get("/api/activity", reader, type="credits").json()
+    assert empty == {
+        "items": [],
+        "nextCursor": None,
+        "filters": {"range": "30d", "type": "credits", "influencerId": None},
+    }
+    detail = get(f"/api/activity/job:{reader.uid}-job03", reader)
+    assert detail.status_code == 200
+    assert_conforms("get", "/api/activity/{itemId}", 200, detail.json())
+    assert get("/api/activity", reader, range="1y").status_code == 400
+
+
+def test_admin_search_by_uid_email_job_and_payment(reader, admin, member):
+    entries = seed_ledger(reader.uid, 40)
+    by_email = get("/api/admin/credits/ledger", admin, q=reader.email, limit=200).json()
+    assert_conforms("get", "/api/admin/credits/ledger", 200, by_email)
+    assert [e["id"] for e in by_email["entries"]] == expected_ids(entries)
+    assert by_email["query"] == {"field": "uid", "value": reader.uid}
+    by_job = get("/api/admin/credits/ledger", admin, q="job:job-4").json()
+    assert [e["id"] for e in by_job["entries"]] == [f"{reader.uid}-e00004"]
+    by_payment = get("/api/admin/credits/ledger", admin, q=f"pi_{reader.uid}_3").json()
+    assert [e["id"] for e in by_payment["entries"]] == [f"{reader.uid}-e00003"]
+    export = get("/api/admin/credits/export.csv", admin, q=reader.uid, direction="debit")
+    assert [r["entry_id"] for r in csv.DictReader(io.StringIO(export.text))] == expected_ids(entries, direction="debit")
+    denied = get("/api/admin/credits/ledger", member)
+    assert denied.status_code == 403
+    assert_conforms("get", "/api/admin/credits/ledger", 403, denied.json())
+    assert get("/api/admin/credits/export.csv", member).status_code == 403
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/credits/ledger",
+        "/api/credits/export.csv",
+        "/api/activity",
+        "/api/activity/job:x",
+        "/api/admin/credits/ledger",
+        "/api/admin/credits/export.csv",
+    ],
+)
+def test_every_user_route_needs_a_valid_token(path):
+    for headers in ({}, {"Authorization": "Bearer not-a-token"}, {"Authorization": "Basic abc"}):
+        response = requests.get(f"{helpers.HOSTING}{path}", headers=headers, timeout=helpers.HTTP_TIMEOUT_S)
+        assert response.status_code == 401, (path, headers)
+        assert response.json()["error"]["code"] == "unauthenticated"
