@@ -74,3 +74,8 @@ def test_lines_are_produced_lazily():
 
 def test_filename_is_safe():
     assert export.filename("a/b c", datetime(2026, 1, 2, tzinfo=UTC)) == "credits-ledger-a-b-c-20260102-000000.csv"
+
+
+def test_filename_of_any_script_is_ascii():
+    name = export.filename("ï>Ö\U000a8fd4", datetime(2026, 1, 2, tzinfo=UTC))
+    assert name == "credits-ledger------20260102-000000.csv"

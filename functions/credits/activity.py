@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from credits import jobs, ledger
 from credits.errors import NotFound
 from credits.ledger import Direction, LedgerEntry, Source
-from credits.queries import Scope, decode_time_cursor, encode_cursor, query_binding
+from credits.queries import Cursor, Scope, decode_time_cursor, encode_cursor, query_binding
 from credits.query_spec import Position, QuerySpec
 
 PAGE_SIZE = 50
@@ -54,7 +54,7 @@ class ActivityFilters(BaseModel):
     range: Range = Range.LAST_30_DAYS
     type: Kind = Kind.ALL
     influencerId: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
-    cursor: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    cursor: Cursor | None = None
     limit: int = Field(default=PAGE_SIZE, ge=1, le=PAGE_SIZE)
 
     def echo(self) -> dict[str, Any]:

@@ -103,5 +103,6 @@ def csv_lines(entries: Iterable[LedgerEntry]) -> Iterator[str]:
 
 def filename(scope: str, now: datetime | None = None) -> str:
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
-    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in scope)[:64]
+    # Header values must be ASCII: a q of any script becomes dashes.
+    safe = "".join(c if (c.isascii() and c.isalnum()) or c in "-_" else "-" for c in scope)[:64]
     return f"credits-ledger-{safe}-{stamp}.csv"

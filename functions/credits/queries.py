@@ -35,6 +35,10 @@ EXPORT_BATCH = 500
 CURSOR_KEY_ENV = "CURSOR_SECRET"
 
 
+Cursor = Annotated[str, StringConstraints(max_length=512, pattern=r"^[A-Za-z0-9_.-]+$")]
+"""What a nextCursor looks like: URL-safe base64, a dot, URL-safe base64."""
+
+
 class LedgerFilters(BaseModel):
     """The query string of the ledger routes and their CSV exports."""
 
@@ -46,7 +50,7 @@ class LedgerFilters(BaseModel):
     from_: date | datetime | None = Field(default=None, alias="from")
     to: date | datetime | None = None
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
-    cursor: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    cursor: Cursor | None = None
 
     def bounds(self) -> tuple[datetime | None, datetime | None]:
         """``from`` inclusive; ``to`` a whole day inclusive when a date, exclusive when a time."""
@@ -262,7 +266,7 @@ class LowBalanceFilters(BaseModel):
     type: CreditType = CreditType.IMAGE
     below: int = Field(default=20, ge=1, le=ledger.MAX_AMOUNT)
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
-    cursor: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    cursor: Cursor | None = None
 
 
 def low_balance_users(filters: LowBalanceFilters) -> dict[str, Any]:
@@ -298,7 +302,7 @@ class AnomalyFilters(BaseModel):
 
     kind: anomalies.Kind | None = None
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
-    cursor: Annotated[str, StringConstraints(max_length=1000)] | None = None
+    cursor: Cursor | None = None
 
 
 def anomalies_page(filters: AnomalyFilters) -> dict[str, Any]:
