@@ -5,15 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 import flask
-from firebase_functions import firestore_fn, https_fn, options
+from firebase_functions import firestore_fn, https_fn, options, scheduler_fn
 from firebase_functions.core import Change
+from firebase_functions.options import Timezone
 from google.cloud.firestore import DocumentSnapshot
 
 import credits.api
-from credits import jobs
+from credits import days, jobs, reconcile, summaries
 from credits.config import STRIPE_WEBHOOK_SECRET
 
 options.set_global_options(region="us-central1", max_instances=20)
+UTC = Timezone("Etc/UTC")
 
 
 @https_fn.on_request(secrets=[STRIPE_WEBHOOK_SECRET])
@@ -28,3 +30,15 @@ def bill_generation_job(
 ) -> None:
     """Reserve, keep or refund a job's credits whenever its document changes."""
     jobs.bill_job(event.params["jobId"])
+
+
+@scheduler_fn.on_schedule(schedule="10 0 * * *", timezone=UTC, timeout_sec=540)
+def daily_credits_summary(event: scheduler_fn.ScheduledEvent) -> None:
+    """Build daily_credits_summary/{day} for the UTC day before the scheduled time."""
+    summaries.build_daily_summary(days.previous_day(event.schedule_time))
+
+
+@scheduler_fn.on_schedule(schedule="30 0 * * *", timezone=UTC, timeout_sec=540)
+def reconcile_ledger(event: scheduler_fn.ScheduledEvent) -> None:
+    """Verify every user whose ledger changed the day before; record mismatches as anomalies."""
+    reconcile.reconcile_day(days.previous_day(event.schedule_time))

@@ -22,10 +22,13 @@ source .local/env.sh
 
 import_args=()
 [[ -d "$DATA" ]] && import_args=(--import "$DATA")
-firebase emulators:start --project demo-credits "${import_args[@]}" --export-on-exit "$DATA" &
+# In its own process group: Ctrl-C reaches this script, which stops the emulators with
+# SIGTERM (they export their data and stop their function workers; SIGINT leaves workers).
+setsid firebase emulators:start --project demo-credits "${import_args[@]}" --export-on-exit "$DATA" &
 EMULATORS=$!
 stop() {
-  kill -INT "$EMULATORS" 2>/dev/null || true
+  trap - INT TERM EXIT
+  kill -TERM -- "-$EMULATORS" 2>/dev/null || true
   wait "$EMULATORS" 2>/dev/null || true
 }
 trap stop INT TERM EXIT

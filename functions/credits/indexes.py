@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from credits import activity, anomalies, queries
+from credits import activity, anomalies, queries, summaries
 from credits.ledger import CreditType, Direction, Source
 from credits.query_spec import IndexShape
 
@@ -43,6 +43,7 @@ def required_shapes() -> set[IndexShape]:
         feed_filters = activity.ActivityFilters(type=kind, influencerId=influencer, range=range_)
         for _, spec in activity.source_specs("u", feed_filters, None, None):
             shapes.add(spec.shape())
+    shapes |= summaries.index_shapes()
     for kind in (None, *anomalies.Kind):
         shapes.add(anomalies.list_spec(kind, after=None, limit=1).shape())
     return {shape for shape in shapes if shape.equality}

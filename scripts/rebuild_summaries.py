@@ -1,0 +1,58 @@
+"""Build (or rebuild) the daily credit summaries of a range of UTC days by hand.
+
+    python scripts/rebuild_summaries.py                                  # yesterday (UTC)
+    python scripts/rebuild_summaries.py --from 2026-03-01 --to 2026-03-31
+    python scripts/rebuild_summaries.py --from 2026-03-01                # through yesterday
+    python scripts/rebuild_summaries.py --project ID                     # a real project
+
+Each day's ``daily_credits_summary/{YYYY-MM-DD}`` is rebuilt from the ledger and replaced
+(``credits.summaries.rebuild``; the same code the 00:10 UTC schedule runs), so running it
+twice is harmless. Prints one line per day with its totals and what it read. The structured
+log lines go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+
+import target
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="Rebuild daily credit summaries from the ledger.")
+    parser.add_argument("--from", dest="first", help="first day, YYYY-MM-DD (default: --to)")
+    parser.add_argument("--to", dest="last", help="last day, YYYY-MM-DD (default: yesterday, UTC)")
+    target.add_argument(parser)
+    args = parser.parse_args()
+    where = target.connect(args.project)
+
+    from credits import days, summaries
+    from credits.errors import InvalidArgument
+
+    try:
+        last = days.parse_day(args.last) if args.last else days.previous_day()
+        first = days.parse_day(args.first) if args.first else last
+        span = days.days_between(first, last)
+    except InvalidArgument as exc:
+        parser.error(exc.message)
+    print(f"rebuilding {len(span)} daily summaries ({first} to {last}) on {where}", file=sys.stderr)
+    with contextlib.redirect_stdout(sys.stderr):
+        built = summaries.rebuild(first, last)
+    for summary in built:
+        image, video, reads = summary["byType"]["image"], summary["byType"]["video"], summary["reads"]
+        print(
+            f"{summary['day']}: {summary['entries']} entries, {summary['usersTouched']} users, "
+            f"image net {image['net']:+d}, video net {video['net']:+d}"
+            f"{'' if summary['complete'] else ' (day not over yet)'}; "
+            f"{reads['aggregationQueries']} aggregation queries, {reads['documents']} documents read, "
+            f"~{reads['billedReads']} billed reads"
+        )
+        if summary["unclassified"]["count"]:
+            print(f"  WARNING {summary['unclassified']['count']} entries outside every allowed source bucket")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
