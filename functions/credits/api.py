@@ -36,7 +36,9 @@ def _credits_error(error: CreditsError) -> tuple[dict[str, Any], int]:
 
 @app.errorhandler(HTTPException)
 def _http_error(error: HTTPException) -> tuple[dict[str, Any], int]:
-    status = error.code or 500
+    # Unknown routes are not_found and a wrong method keeps its 405; every other request the
+    # framework refuses (a body over 64 KiB, a malformed request) is the documented 400.
+    status = error.code if error.code in (404, 405) else 400
     code = "not_found" if status == 404 else "invalid_argument"
     return {"error": {"code": code, "message": error.description or "", "details": {}}}, status
 
