@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "functions"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from emulators import FirestoreEmulator  # noqa: E402
+from emulators import firestore_for  # noqa: E402
 from google.cloud import firestore  # noqa: E402
 
 from credits import ledger, verify  # noqa: E402
@@ -237,14 +237,8 @@ def main() -> None:
     if args.writes < 2 or args.threads < 1 or args.per_thread < 1:
         parser.error("--writes must be at least 2, --threads and --per-thread at least 1")
 
-    emulator = FirestoreEmulator.start(ROOT, project=PROJECT)
-    try:
-        os.environ["FIRESTORE_EMULATOR_HOST"] = emulator.host
-        os.environ["GCLOUD_PROJECT"] = PROJECT
-        print(f"Firestore emulator at {emulator.host}, project {PROJECT}")
+    with firestore_for(ROOT, PROJECT):
         run(args.writes, args.threads, args.per_thread)
-    finally:
-        emulator.stop()
 
 
 if __name__ == "__main__":

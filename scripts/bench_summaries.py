@@ -41,7 +41,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "functions"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from emulators import FirestoreEmulator  # noqa: E402
+from emulators import firestore_for  # noqa: E402
 
 from credits import days, ledger, summaries  # noqa: E402
 from credits.firestore_client import db  # noqa: E402
@@ -202,14 +202,8 @@ def main() -> None:
     if args.entries < 1 or args.users < 1 or args.neighbours < 0:
         parser.error("--entries and --users must be at least 1, --neighbours at least 0")
 
-    emulator = FirestoreEmulator.start(ROOT, project=PROJECT)
-    try:
-        os.environ["FIRESTORE_EMULATOR_HOST"] = emulator.host
-        os.environ["GCLOUD_PROJECT"] = PROJECT
-        print(f"Firestore emulator at {emulator.host}, project {PROJECT}")
+    with firestore_for(ROOT, PROJECT):
         run(args.entries, args.users, args.neighbours)
-    finally:
-        emulator.stop()
 
 
 if __name__ == "__main__":

@@ -6,12 +6,14 @@ leaves nothing behind.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -94,6 +96,19 @@ class FirestoreEmulator:
 
     def stop(self) -> None:
         _stop(self.process)
+
+
+@contextlib.contextmanager
+def firestore_for(root: Path, project: str) -> Iterator[FirestoreEmulator]:
+    """A Firestore emulator that ``credits.firestore_client.db()`` talks to, for a script's lifetime."""
+    emulator = FirestoreEmulator.start(root, project=project)
+    try:
+        os.environ["FIRESTORE_EMULATOR_HOST"] = emulator.host
+        os.environ["GCLOUD_PROJECT"] = project
+        print(f"Firestore emulator at {emulator.host}, project {project}")
+        yield emulator
+    finally:
+        emulator.stop()
 
 
 @dataclass
