@@ -37,11 +37,24 @@ def firestore_emulator() -> Iterator[FirestoreEmulator]:
         emulator.stop()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "tampers: the test breaks the ledger on purpose; skip the closing verify")
+
+
 @pytest.fixture
-def firestore(firestore_emulator: FirestoreEmulator) -> FirestoreEmulator:
-    """A running, empty Firestore emulator that ``credits.firestore_client.db()`` talks to."""
+def firestore(firestore_emulator: FirestoreEmulator, request: pytest.FixtureRequest) -> Iterator[FirestoreEmulator]:
+    """A running, empty Firestore emulator that ``credits.firestore_client.db()`` talks to.
+
+    After the test, the verifier checks every user's ledger: whatever a test did through the
+    product's code, the sum rule and the chain must still hold.
+    """
     reset_database(firestore_emulator)
-    return firestore_emulator
+    yield firestore_emulator
+    if request.node.get_closest_marker("tampers") is None:
+        from credits import ledger, verify
+
+        report = verify.verify_users(sorted(ledger.uids_with_balances()))
+        assert report.ok, [m.to_dict() for m in report.mismatches]
 
 
 def reset_database(emulator: FirestoreEmulator) -> None:

@@ -195,6 +195,7 @@ def test_extra_write_failure_writes_no_entry():
     assert ledger.read_balances("u1").image == 3
 
 
+@pytest.mark.tampers
 def test_balance_changed_elsewhere_is_read_afresh():
     # The ledger remembers the balance it last committed; a change made by another process
     # (here, written directly) must make the next write read the balance, not overwrite it.
@@ -208,6 +209,7 @@ def test_balance_changed_elsewhere_is_read_afresh():
     assert ledger.read_balances("u1").image == 55
 
 
+@pytest.mark.tampers
 def test_remembered_low_balance_does_not_reject_a_debit_that_now_fits():
     ledger.write_ledger_entry(request(amount=5))
     ledger.balance_ref("u1").update({"image": 100})

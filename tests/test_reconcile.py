@@ -77,6 +77,7 @@ def test_clean_ledger_records_nothing(capsys: pytest.CaptureFixture[str]):
     assert (finished["day"], finished["users"], finished["mismatches"]) == ("2026-03-14", 2, 0)
 
 
+@pytest.mark.tampers
 @pytest.mark.usefixtures("firestore")
 def test_tampered_balance_is_reported_and_recorded_once(capsys: pytest.CaptureFixture[str]):
     entries = seed()
@@ -113,6 +114,7 @@ def test_tampered_balance_is_reported_and_recorded_once(capsys: pytest.CaptureFi
     assert len(reconciliation_anomalies()) == 1
 
 
+@pytest.mark.tampers
 @pytest.mark.usefixtures("firestore")
 def test_only_users_touched_that_day_are_checked():
     seed()

@@ -66,6 +66,7 @@ def test_bad_amount_is_reported():
     assert "bad_amount" in {m.kind for m in verify.check("u", [bad], Balances(image=10, seq=1))}
 
 
+@pytest.mark.tampers
 @pytest.mark.usefixtures("firestore")
 def test_tampered_balance_is_caught_with_the_entry():
     ledger.write_ledger_entry(request(uid="t", amount=20))
@@ -82,6 +83,7 @@ def test_tampered_balance_is_caught_with_the_entry():
     ]
 
 
+@pytest.mark.tampers
 @pytest.mark.usefixtures("firestore")
 def test_tampered_entry_is_caught():
     ledger.write_ledger_entry(request(uid="t", amount=20))
