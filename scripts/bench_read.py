@@ -67,7 +67,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "functions"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from emulators import FirestoreEmulator  # noqa: E402
+from emulators import firestore_for  # noqa: E402
 from google.cloud.firestore_v1.base_query import FieldFilter  # noqa: E402
 
 from credits import activity, export, jobs, ledger, queries  # noqa: E402
@@ -654,17 +654,10 @@ def main() -> None:
     if args.warmup < 0 or args.calls < 2:
         parser.error("--warmup must be at least 0 and --calls at least 2")
 
-    emulator = FirestoreEmulator.start(ROOT, project=PROJECT)
-    try:
-        os.environ["FIRESTORE_EMULATOR_HOST"] = emulator.host
-        os.environ["GCLOUD_PROJECT"] = PROJECT
-        print(f"Firestore emulator at {emulator.host}, project {PROJECT}")
-        now = datetime.now(UTC)
-        load_all(sizes, now)
+    with firestore_for(ROOT, PROJECT):
+        load_all(sizes, datetime.now(UTC))
         run_latency(args.warmup, args.calls)
         run_export(sizes)
-    finally:
-        emulator.stop()
 
 
 if __name__ == "__main__":
