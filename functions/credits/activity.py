@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from credits import jobs, ledger
 from credits.errors import NotFound
 from credits.ledger import Direction, LedgerEntry, Source
-from credits.queries import Cursor, Scope, decode_time_cursor, encode_cursor, query_binding
+from credits.queries import Cursor, Scope, decode_time_cursor, page_of, query_binding
 from credits.query_spec import Position, QuerySpec
 
 PAGE_SIZE = 50
@@ -114,14 +114,15 @@ def feed(uid: str, filters: ActivityFilters, now: datetime | None = None) -> Act
     fetched: list[Item] = []
     for prefix, spec in source_specs(uid, filters, since, cursor):
         docs = list(spec.build().stream())
-        convert = _job_item if prefix == "job" else _entry_item
-        fetched.extend(convert(doc.id, doc.to_dict() or {}) for doc in docs)
+        for doc in docs:
+            data = doc.to_dict() or {}
+            fetched.append(
+                _job_item(doc.id, data) if prefix == "job" else _entry_item(LedgerEntry.from_document(doc.id, data))
+            )
     fetched.sort(key=lambda item: (item.time, item.id), reverse=True)
-    items = fetched[: filters.limit]
-    next_cursor = None
-    if len(fetched) > filters.limit:
-        last = items[-1]
-        next_cursor = encode_cursor(Position(value=last.time, doc_id=last.id), binding)
+    items, next_cursor = page_of(
+        fetched, filters.limit, binding, lambda item: Position(value=item.time, doc_id=item.id)
+    )
     return ActivityPage(items=items, next_cursor=next_cursor, filters=filters.echo())
 
 
@@ -191,7 +192,7 @@ def item_detail(uid: str, item_id: str) -> dict[str, Any]:
         if snap.exists and job.get("uid") == uid:
             linked_job = _job_api(entry.job_id, job)
     return {
-        "item": _entry_item(entry.id, None, entry).to_api(),
+        "item": _entry_item(entry).to_api(),
         "job": linked_job,
         "entries": [entry.to_api()],
     }
@@ -246,8 +247,7 @@ def _job_item(job_id: str, job: dict[str, Any]) -> Item:
     )
 
 
-def _entry_item(entry_id: str, data: dict[str, Any] | None, entry: LedgerEntry | None = None) -> Item:
-    entry = entry or LedgerEntry.from_document(entry_id, data or {})
+def _entry_item(entry: LedgerEntry) -> Item:
     if entry.source in _CREDIT_TYPES:
         kind_type, action = _CREDIT_TYPES[entry.source]
     elif entry.direction is Direction.DEBIT:

@@ -16,10 +16,10 @@ import hashlib
 import hmac
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from google.cloud.firestore_v1.base_query import FieldFilter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -33,6 +33,7 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 EXPORT_BATCH = 500
 CURSOR_KEY_ENV = "CURSOR_SECRET"
+T = TypeVar("T")
 
 
 Cursor = Annotated[str, StringConstraints(max_length=512, pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -142,6 +143,14 @@ def decode_cursor(cursor: str, bound_to: str) -> Position:
     return position
 
 
+def page_of(found: list[T], limit: int, bound_to: str, position: Callable[[T], Position]) -> tuple[list[T], str | None]:
+    """The first ``limit`` of up to ``limit + 1`` results, and the cursor after them when there are more."""
+    page = found[:limit]
+    if len(found) <= limit:
+        return page, None
+    return page, encode_cursor(position(page[-1]), bound_to)
+
+
 def decode_time_cursor(cursor: str, bound_to: str) -> Position:
     """A cursor of a page ordered by time."""
     position = decode_cursor(cursor, bound_to)
@@ -178,23 +187,17 @@ def ledger_page(scope: Scope, filters: LedgerFilters) -> LedgerPage:
     after = decode_time_cursor(filters.cursor, binding) if filters.cursor else None
     if scope.field in ("jobId", "paymentId"):
         # A job or payment has a handful of entries: read them all, no composite index needed.
-        entries = [e for e in _small_scope(scope) if _matches(e, filters)]
-        return LedgerPage(entries=entries, next_cursor=None)
+        return LedgerPage(entries=_small_scope(scope, filters), next_cursor=None)
     spec = ledger_spec(scope, filters, after=after, limit=filters.limit + 1)
-    entries = [LedgerEntry.from_snapshot(s) for s in spec.build().stream()]
-    more = len(entries) > filters.limit
-    entries = entries[: filters.limit]
-    next_cursor = None
-    if more and entries:
-        last = entries[-1]
-        next_cursor = encode_cursor(Position(value=last.created_at, doc_id=last.id), binding)
+    found = [LedgerEntry.from_snapshot(s) for s in spec.build().stream()]
+    entries, next_cursor = page_of(found, filters.limit, binding, lambda e: Position(value=e.created_at, doc_id=e.id))
     return LedgerPage(entries=entries, next_cursor=next_cursor)
 
 
 def iter_entries(scope: Scope, filters: LedgerFilters) -> Iterator[LedgerEntry]:
     """Every matching entry, newest first, read in batches so memory stays flat (the export)."""
     if scope.field in ("jobId", "paymentId"):
-        yield from (e for e in _small_scope(scope) if _matches(e, filters))
+        yield from _small_scope(scope, filters)
         return
     after: Position | None = None
     while True:
@@ -233,21 +236,20 @@ def resolve_admin_query(q: str | None) -> Scope:
     return Scope(field={"uid": "uid", "job": "jobId", "payment": "paymentId"}[kind], value=value)
 
 
-def _small_scope(scope: Scope) -> list[LedgerEntry]:
-    snaps = ledger.ledger_collection().where(filter=FieldFilter(str(scope.field), "==", scope.value)).stream()
-    entries = [LedgerEntry.from_snapshot(s) for s in snaps]
-    return sorted(entries, key=lambda e: (e.created_at, e.id), reverse=True)
-
-
-def _matches(entry: LedgerEntry, filters: LedgerFilters) -> bool:
+def _small_scope(scope: Scope, filters: LedgerFilters) -> list[LedgerEntry]:
+    """The entries of one job or payment that match the filters, newest first."""
     start, end = filters.bounds()
-    return (
-        (filters.type is None or entry.type is filters.type)
+    snaps = ledger.ledger_collection().where(filter=FieldFilter(str(scope.field), "==", scope.value)).stream()
+    entries = [
+        entry
+        for entry in map(LedgerEntry.from_snapshot, snaps)
+        if (filters.type is None or entry.type is filters.type)
         and (filters.direction is None or entry.direction is filters.direction)
         and (filters.source is None or entry.source is filters.source)
         and (start is None or entry.created_at >= start)
         and (end is None or entry.created_at < end)
-    )
+    ]
+    return sorted(entries, key=lambda e: (e.created_at, e.id), reverse=True)
 
 
 def _b64(raw: bytes) -> str:
@@ -279,16 +281,14 @@ def low_balance_users(filters: LowBalanceFilters) -> dict[str, Any]:
             raise InvalidArgument("invalid cursor", field="cursor")
         after = (position.value, position.doc_id)
     found = ledger.low_balances(filters.type, filters.below, after=after, limit=filters.limit + 1)
-    page = found[: filters.limit]
+    page, next_cursor = page_of(
+        found, filters.limit, binding, lambda user: Position(value=user[1].of(filters.type), doc_id=user[0])
+    )
     emails = auth.emails_of([uid for uid, _ in page])
-    next_cursor = None
-    if len(found) > filters.limit:
-        uid, balances = page[-1]
-        next_cursor = encode_cursor(Position(value=balances.of(filters.type), doc_id=uid), binding)
     return {
         "users": [
-            {"uid": uid, "email": emails.get(uid), **balances.to_api(), "lastActivity": balances.to_api()["updatedAt"]}
-            for uid, balances in page
+            {"uid": uid, "email": emails.get(uid), **shown, "lastActivity": shown["updatedAt"]}
+            for uid, shown in ((uid, balances.to_api()) for uid, balances in page)
         ],
         "nextCursor": next_cursor,
         "filters": {"type": str(filters.type), "below": filters.below},
@@ -310,11 +310,9 @@ def anomalies_page(filters: AnomalyFilters) -> dict[str, Any]:
     binding = query_binding(Scope(field=None), {"anomalies": filters.kind})
     after = decode_time_cursor(filters.cursor, binding) if filters.cursor else None
     snaps = list(anomalies.list_spec(filters.kind, after=after, limit=filters.limit + 1).build().stream())
-    page = snaps[: filters.limit]
-    next_cursor = None
-    if len(snaps) > filters.limit:
-        last = page[-1]
-        next_cursor = encode_cursor(Position(value=last.get("createdAt"), doc_id=last.id), binding)
+    page, next_cursor = page_of(
+        snaps, filters.limit, binding, lambda snap: Position(value=snap.get("createdAt"), doc_id=snap.id)
+    )
     return {
         "anomalies": [anomalies.to_api(snap.id, snap.to_dict() or {}) for snap in page],
         "nextCursor": next_cursor,
