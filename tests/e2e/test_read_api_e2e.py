@@ -7,9 +7,12 @@ would only make them slow. The write path has its own tests.
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import itertools
+import json
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -125,6 +128,31 @@ def test_paging_returns_every_entry_once_in_order_under_each_filter(reader):
         assert seen == expected_ids(entries, **match), match
 
 
+def page_all(user: helpers.User, **match: Any) -> list[str]:
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 200, **match, **({"cursor": cursor} if cursor else {})}
+        body = get("/api/credits/ledger", user, **params).json()
+        seen.extend(e["id"] for e in body["entries"])
+        cursor = body["nextCursor"]
+        if not cursor:
+            return seen
+
+
+def test_paging_under_every_type_direction_source_and_date_filter(reader):
+    entries = seed_ledger(reader.uid, ENTRIES)
+    for credit_type, direction in itertools.product([None, "image", "video"], [None, "credit", "debit"]):
+        match = {k: v for k, v in (("type", credit_type), ("direction", direction)) if v}
+        assert page_all(reader, **match) == expected_ids(entries, **match), match
+    for source in ("purchase", "text2image", "admin_adjustment", "refund"):
+        assert page_all(reader, source=source) == expected_ids(entries, source=source), source
+    start, end = T0 - timedelta(seconds=60), T0 - timedelta(seconds=20)
+    dated = [e for e in entries if start <= e["createdAt"] < end]
+    want = [e["id"] for e in sorted(dated, key=lambda e: (e["createdAt"], e["id"]), reverse=True)]
+    assert want and page_all(reader, **{"from": start.isoformat(), "to": end.isoformat()}) == want
+
+
 def test_edited_or_foreign_cursor_is_refused(reader):
     seed_ledger(reader.uid, 30)
     cursor = get("/api/credits/ledger", reader, limit=5).json()["nextCursor"]
@@ -212,6 +240,29 @@ def test_admin_search_by_uid_email_job_and_payment(reader, admin, member):
     assert denied.status_code == 403
     assert_conforms("get", "/api/admin/credits/ledger", 403, denied.json())
     assert get("/api/admin/credits/export.csv", member).status_code == 403
+
+
+def expired(user: helpers.User) -> str:
+    """The user's own emulator ID token, re-dated to have expired an hour ago."""
+    header, _, signature = user.id_token.split(".")
+    claims = helpers.token_claims(user.id_token)
+    past = int(time.time()) - 7200
+    claims |= {"iat": past, "auth_time": past, "exp": past + 3600}
+    body = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+    return f"{header}.{body}.{signature}"
+
+
+def test_an_expired_token_is_refused_everywhere(reader, admin):
+    for user, path in [
+        (reader, "/api/credits/ledger"),
+        (reader, "/api/activity"),
+        (admin, "/api/admin/credits/ledger"),
+    ]:
+        assert get(path, user).status_code == 200
+        response = requests.get(
+            f"{helpers.HOSTING}{path}", headers={"Authorization": f"Bearer {expired(user)}"}, timeout=60
+        )
+        assert response.status_code == 401 and response.json()["error"]["code"] == "unauthenticated"
 
 
 @pytest.mark.parametrize(
