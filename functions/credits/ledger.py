@@ -28,10 +28,17 @@ Per user the commits are serialised by the balance document, so a lost update or
 double spend cannot happen, and a key can only ever be created once. This takes two
 round trips; ``@firestore.transactional`` would take three and deadlocks on one hot
 document in the emulator (see docs/ledger.md).
+
+An entry's ``createdAt`` is the server's commit time. Only tools that write history
+in-process (the demo seed, an import) may give it instead, with :func:`entry_time`; no
+Cloud Function enters that block, and a given time must be in the past and after the
+user's newest entry, so that ``seq`` and time order stay the same order.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import dataclasses
 import enum
 import hashlib
@@ -292,6 +299,38 @@ round trip per entry instead of two.
 MAX_REMEMBERED = 10_000
 
 
+_entry_time: contextvars.ContextVar[datetime | None] = contextvars.ContextVar("ledger_entry_time", default=None)
+"""The ``createdAt`` that :func:`entry_time` gives the entries written in its block."""
+
+
+@contextlib.contextmanager
+def entry_time(at: datetime) -> Iterator[datetime]:
+    """Write the entries of this block with ``createdAt = at`` instead of the server's time.
+
+    For tools that write history in-process (demo data, an import of another system's
+    ledger) and for nothing else: the Cloud Functions never enter it, and no request can
+    reach it. Each entry written inside must still continue its user's history:
+
+    * ``at`` must be an aware datetime, not in the future when the entry is written;
+    * it must be later than the user's newest entry, so that ``seq`` order and time order
+      agree (histories are written oldest first, user by user or interleaved);
+    * the balance's ``updatedAt`` takes ``at`` too (the time of the user's last change).
+
+    A write that breaks a rule raises :class:`InvalidArgument` and writes nothing, unless
+    its key was used before: a replay returns the existing entry as always. Everything else
+    (idempotency, no overdraft, the chain) is the same as for any write. Nested blocks
+    restore the outer time on exit; the time belongs to the current thread or task only.
+    """
+    if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() is None:
+        raise InvalidArgument("an entry time must be an aware datetime", field="createdAt")
+    at = at.astimezone(UTC)
+    token = _entry_time.set(at)
+    try:
+        yield at
+    finally:
+        _entry_time.reset(token)
+
+
 def forget_remembered_balances() -> None:
     """Make the next write of every user read its balance (as a fresh instance would)."""
     _remembered.clear()
@@ -419,6 +458,7 @@ def write_ledger_entry(request: LedgerRequest, *, also: ExtraWrites | None = Non
     :class:`InsufficientCredits` (after recording an anomaly) or :class:`LedgerBusy`.
     """
     validate(request)
+    at = _entry_time.get()
     fingerprint = request.fingerprint()
     idem_ref = idempotency_ref(request.idempotency_key)
     bal_ref = balance_ref(request.uid)
@@ -446,20 +486,28 @@ def write_ledger_entry(request: LedgerRequest, *, also: ExtraWrites | None = Non
             if record is None:
                 # A replay of a debit that once fitted must return its entry, not an overdraft.
                 record = idem_ref.get()
+        untimely = _untimely(request.uid, at, balances) if at is not None else None
+        if untimely is not None and record is None:
+            record = idem_ref.get()  # a replay of history returns its entry, whatever the time now
         if record is not None and record.exists:
             return _replay(request, record, fingerprint, attempt)
+        if untimely is not None:
+            raise untimely
         if current + delta < 0:
             _reject_overdraft(request, current)
         entry_ref = ledger_collection().document()
         entry_data = _entry_data(request, amount=amount, balance_after=current + delta, seq=balances.seq + 1)
+        if at is not None:
+            entry_data["createdAt"] = at
         batch = client.batch()
         # Only the entry takes the server's clock: each server timestamp makes the commit
         # measurably slower, and the entry's createdAt is the one the ledger orders by.
         now = datetime.now(UTC)
+        changed_at = at or now
         balance_update = {
             str(request.type): current + delta,
             "seq": balances.seq + 1,
-            "updatedAt": now,
+            "updatedAt": changed_at,
         }
         if balances.version is not None:
             batch.update(bal_ref, balance_update, option=client.write_option(last_update_time=balances.version))
@@ -490,12 +538,13 @@ def write_ledger_entry(request: LedgerRequest, *, also: ExtraWrites | None = Non
                 balances,
                 **{str(request.type): current + delta},
                 seq=balances.seq + 1,
-                updated_at=now,
+                updated_at=changed_at,
                 version=results[0].update_time,
             ),
         )
         # The commit reports the server timestamp it gave the entry: no read-back needed.
-        created_at = decode_value(results[2].transform_results[0], client)
+        # An entry written with a given time has no server timestamp, so no transform result.
+        created_at = at if at is not None else decode_value(results[2].transform_results[0], client)
         entry = LedgerEntry.from_document(entry_ref.id, {**entry_data, "createdAt": created_at})
         logs.info(
             "ledger entry written",
@@ -515,6 +564,39 @@ def write_ledger_entry(request: LedgerRequest, *, also: ExtraWrites | None = Non
         f"gave up after {MAX_ATTEMPTS} attempts: too many concurrent writes for this user",
         uid=request.uid,
     )
+
+
+def _untimely(uid: str, at: datetime, balances: Balances) -> InvalidArgument | None:
+    """Why an entry of ``uid`` cannot be written at ``at``, or None when it can.
+
+    Reads the user's newest entry (one indexed query, only on writes with a given time).
+    Another writer who commits after this read changes the balance, so the commit's
+    precondition fails and the next attempt checks again.
+    """
+    now = datetime.now(UTC)
+    if at > now:
+        return InvalidArgument(
+            f"an entry time must not be in the future: {at.isoformat()} is after {now.isoformat()}",
+            field="createdAt",
+        )
+    if balances.seq == 0 and balances.version is None:
+        return None
+    newest = (
+        ledger_collection()
+        .where(filter=FieldFilter("uid", "==", uid))
+        .order_by("createdAt", direction=firestore.Query.DESCENDING)
+        .limit(1)
+        .get()
+    )
+    if newest and at <= (last := newest[0].get("createdAt")):
+        return InvalidArgument(
+            f"an entry time must be later than the user's newest entry: {at.isoformat()} is not after "
+            f"{last.isoformat()}; write history oldest first",
+            field="createdAt",
+            uid=uid,
+            newestEntryId=newest[0].id,
+        )
+    return None
 
 
 def _replay(request: LedgerRequest, record: DocumentSnapshot[Any], fingerprint: str, attempt: int) -> LedgerWrite:
