@@ -19,18 +19,30 @@ from e2e import helpers
 FUNCTIONS = "http://127.0.0.1:5001"
 
 
+MAX_TRIGGER_GENERATIONS = 20
+
+
 def fire(function: str) -> None:
     loaded(function)
     before = helpers.finished_runs(function)
-    response = requests.post(
-        f"{FUNCTIONS}/{helpers.PROJECT}/us-central1/{function}-0",
-        headers={
-            "X-CloudScheduler-ScheduleTime": datetime.now(UTC).isoformat(),
-            "X-CloudScheduler-JobName": f"firebase-schedule-{function}",
-        },
-        timeout=helpers.HTTP_TIMEOUT_S,
-    )
-    response.raise_for_status()
+    # The emulator names a scheduled function's endpoint <name>-<generation>. Re-enabling
+    # background triggers through the Emulator Hub (the demo seed does, earlier in the
+    # session) loads them again under the next generation and leaves the older ones
+    # disabled, answering 204 without running: fire the first generation that runs.
+    for generation in range(MAX_TRIGGER_GENERATIONS):
+        response = requests.post(
+            f"{FUNCTIONS}/{helpers.PROJECT}/us-central1/{function}-{generation}",
+            headers={
+                "X-CloudScheduler-ScheduleTime": datetime.now(UTC).isoformat(),
+                "X-CloudScheduler-JobName": f"firebase-schedule-{function}",
+            },
+            timeout=helpers.HTTP_TIMEOUT_S,
+        )
+        response.raise_for_status()
+        if response.status_code != 204:
+            break
+    else:
+        raise AssertionError(f"no enabled generation of {function} among the first {MAX_TRIGGER_GENERATIONS}")
     helpers.wait_for_trigger_runs(before, function=function)
 
 
