@@ -85,6 +85,13 @@ ERRORS = (
     "GPU worker lost during rendering",
     "output failed the safety check",
 )
+PRICE_CENTS = {
+    "price_pack_image_100": 999,
+    "price_pack_video_60": 1499,
+    "price_plan_pro_monthly": 1999,
+    "price_plan_video_monthly": 2999,
+}
+"""What the demo's Stripe events say was paid, in cents, for the catalog prices they use."""
 ALICE_JOBS_PER_DAY = (7, 8, 6, 9, 7, 7, 8, 7, 7, 6)
 """Alice's back-dated jobs, from nine days ago to today (one more runs live today)."""
 ALICE_FAILED = frozenset({5, 14, 23, 31, 40, 49, 57, 66})
@@ -187,7 +194,11 @@ def background_triggers_disabled() -> Iterator[None]:
     try:
         yield
     finally:
-        requests.put(f"{HUB}/functions/enableBackgroundTriggers", timeout=120).raise_for_status()
+        try:
+            requests.put(f"{HUB}/functions/enableBackgroundTriggers", timeout=120).raise_for_status()
+        except requests.RequestException:
+            print("could not enable the background triggers again: restart the emulators", file=sys.stderr)
+            raise
 
 
 @contextlib.contextmanager
@@ -236,7 +247,7 @@ class History:
     def alice(self) -> None:
         self.plan_refresh(ALICE, self.at(9, "07:02"), plan="price_plan_pro_monthly", n=1)
         self.plan_refresh(ALICE, self.at(9, "07:02") + timedelta(seconds=40), plan="price_plan_video_monthly", n=2)
-        event = self.purchase(ALICE, self.at(3, "13:47"), pack="price_pack_video_60", amount=1499, n=3)
+        event = self.purchase(ALICE, self.at(3, "13:47"), pack="price_pack_video_60", n=3)
         self.alice_purchase = event
         self.admin_grant(
             ALICE, self.at(4, "10:15"), 25, "Goodwill credits for the slow queue during the model upgrade", "goodwill-1"
@@ -248,8 +259,8 @@ class History:
                 number += 1
 
     def bob(self) -> None:
-        self.purchase(BOB, self.at(8, "10:12"), pack="price_pack_image_100", amount=999, n=1)
-        pack = self.purchase(BOB, self.at(7, "19:31"), pack="price_pack_video_60", amount=1499, n=2)
+        self.purchase(BOB, self.at(8, "10:12"), pack="price_pack_image_100", n=1)
+        pack = self.purchase(BOB, self.at(7, "19:31"), pack="price_pack_video_60", n=2)
         image = IMAGE_SETTINGS[0]
         video = VIDEO_SETTINGS[0]
         bob_jobs = [
@@ -317,7 +328,7 @@ class History:
             pack="price_pack_image_100",
             payment_intent="pi_demo_payment_link_1",
             session_id="cs_demo_payment_link_1",
-            amount_total=999,
+            amount_total=PRICE_CENTS["price_pack_image_100"],
         )
         self.stripe(at, None, "checkout without uid", dated(event, at), expect="unattributed")
 
@@ -391,13 +402,14 @@ class History:
             plan=plan,
             invoice_id=f"in_demo_{user.uid}_{n}",
             subscription_id=f"sub_demo_{user.uid}_{n}",
+            amount_paid=PRICE_CENTS[plan],
         )
         invoice = event["data"]["object"]
         invoice["period_start"] = int(at.timestamp())
         invoice["period_end"] = int((at + timedelta(days=30)).timestamp())
         self.stripe(at, user, f"invoice.paid {plan}", dated(event, at), expect="processed")
 
-    def purchase(self, user: DemoUser, at: datetime, *, pack: str, amount: int, n: int) -> dict[str, Any]:
+    def purchase(self, user: DemoUser, at: datetime, *, pack: str, n: int) -> dict[str, Any]:
         from credits import stripe_events as se
 
         event = se.checkout_completed(
@@ -407,7 +419,7 @@ class History:
             payment_intent=f"pi_demo_{user.uid}_{n}",
             session_id=f"cs_demo_{user.uid}_{n}",
             invoice=f"in_demo_{user.uid}_{n}",
-            amount_total=amount,
+            amount_total=PRICE_CENTS[pack],
         )
         self.stripe(at, user, f"checkout {pack}", dated(event, at), expect="processed")
         return event
