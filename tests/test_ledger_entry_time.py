@@ -8,6 +8,7 @@ put ``seq`` order and time order at odds is refused without writing anything.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from google.cloud.firestore_v1.base_query import FieldFilter
@@ -159,3 +160,11 @@ def test_a_job_billed_in_the_block_has_its_debit_and_refund_at_the_given_times()
     job = jobs.job_ref("j1").get().to_dict() or {}
     assert (job["debitEntryId"], job["refundEntryId"]) == (charged.entry.id, refunded.entry.id)
     assert [d["balance_after"] for d in stored_entries("alice")] == [50, 40, 50]
+
+
+def test_no_deployed_code_enters_the_block():
+    """Only in-process tools give an entry's time: no Cloud Function or flow module does."""
+    functions = Path(__file__).resolve().parents[1] / "functions"
+    deployed = [functions / "main.py", *sorted((functions / "credits").glob("*.py"))]
+    users = [p.name for p in deployed if p.name != "ledger.py" and "entry_time" in p.read_text()]
+    assert users == []
