@@ -63,8 +63,17 @@ def test_feed_merges_jobs_and_entries_newest_first_with_links():
     assert generation["type"] == "generation_completed"
     assert generation["summary"] == "Generated 5 images (HQ) for Luna"
     assert generation["credits"]["charged"] == 10 and generation["credits"]["net"] == -10
-    debit_id = generation["credits"]["debitEntryId"]
-    consumed = by_id[f"entry:{debit_id}"]
+    failed = by_id["job:j2"]
+    assert failed["type"] == "generation_failed"
+    assert (failed["credits"]["charged"], failed["credits"]["refunded"], failed["credits"]["net"]) == (10, 10, 0)
+    # The All view: two jobs carrying their credits, and the grant; no job's entry twice.
+    assert len(items) == 3 and all(item.summary for item in items)
+    [grant] = [item for item in items if item.kind is activity.Kind.CREDITS]
+    assert grant.to_api()["jobId"] is None
+
+    credits = {item.id: item.to_api() for item in feed(type="credits").items}
+    assert len(credits) == 4  # grant, two debits, one refund
+    consumed = credits[f"entry:{generation['credits']['debitEntryId']}"]
     assert (consumed["type"], consumed["action"], consumed["delta"], consumed["jobId"]) == (
         "credits_consumed",
         "consume",
@@ -72,12 +81,17 @@ def test_feed_merges_jobs_and_entries_newest_first_with_links():
         "j1",
     )
     assert consumed["generationItemId"] == "job:j1" and consumed["balanceAfter"] == 90
-    failed = by_id["job:j2"]
-    assert failed["type"] == "generation_failed" and failed["credits"]["net"] == 0
-    refund = by_id[f"entry:{failed['credits']['refundEntryId']}"]
+    refund = credits[f"entry:{failed['credits']['refundEntryId']}"]
     assert (refund["type"], refund["action"], refund["delta"]) == ("credits_refunded", "refund", 10)
-    assert len(items) == 2 + 4  # two jobs; grant, two debits, one refund
-    assert all(item.summary for item in items)
+    assert refund["generationItemId"] == "job:j2"
+
+
+def test_entries_store_job_id_as_an_explicit_null():
+    # The All view's jobId == null query matches only a stored null, never a missing field.
+    ledger.write_ledger_entry(request(uid="alice", amount=5))
+    [snap] = db().collection(ledger.LEDGER).stream()
+    data = snap.to_dict() or {}
+    assert "jobId" in data and data["jobId"] is None
 
 
 def test_every_credit_item_is_a_persisted_entry():
@@ -108,11 +122,9 @@ def test_influencer_filter_applies_to_jobs_and_their_credits():
     job("nova", age=timedelta(hours=2), influencerId="inf-nova", influencerName="Nova")
     bill("nova")
 
-    items = feed(influencerId="inf-nova").items
-
-    assert [i.id for i in items if i.kind is activity.Kind.GENERATION] == ["job:nova"]
-    credit_jobs = {i.to_api()["jobId"] for i in items if i.kind is activity.Kind.CREDITS}
-    assert credit_jobs == {"nova"}
+    assert [i.id for i in feed(influencerId="inf-nova").items] == ["job:nova"]
+    credit_items = feed(influencerId="inf-nova", type="credits").items
+    assert [i.to_api()["jobId"] for i in credit_items] == ["nova"]
 
 
 def test_empty_result_echoes_the_filters():
@@ -148,6 +160,88 @@ def test_load_more_pages_through_everything_once_across_equal_times():
             break
     assert len(seen) == 15 and len(set(seen)) == 15
     assert seen == sorted(seen, reverse=True)  # all at one time: ordered by item id
+
+
+def page_through(limit: int, **params: Any) -> list[str]:
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = feed(limit=limit, **params, **({"cursor": cursor} if cursor else {}))
+        assert len(page.items) <= limit
+        seen.extend(item.id for item in page.items)
+        cursor = page.next_cursor
+        if not cursor:
+            return seen
+
+
+def test_all_view_pages_jobs_and_unlinked_entries_once_across_equal_times():
+    """Jobs with debits and refunds among grants, many at one instant: no item twice, none missing."""
+    same_time = NOW - timedelta(hours=1)
+    ledger.write_ledger_entry(request(uid="alice", amount=1000))
+    for n in range(6):
+        job(f"m{n}", age=timedelta(hours=1))  # every job at same_time
+        bill(f"m{n}")
+    for n in range(3):
+        bill(f"m{n}", "failed")
+    for n in range(5):
+        ledger.write_ledger_entry(request(uid="alice", amount=1 + n))
+    snaps = list(db().collection(ledger.LEDGER).stream())
+    batch = db().batch()
+    for n, snap in enumerate(snaps):
+        # test-only: half the entries exactly at the jobs' time, the rest a second either side
+        batch.update(snap.reference, {"createdAt": same_time + timedelta(seconds=(0, 1, -1)[n % 3] if n % 2 else 0)})
+    batch.commit()
+    everything = list(db().collection(ledger.LEDGER).stream())
+    unlinked = {f"entry:{s.id}" for s in everything if (s.to_dict() or {})["jobId"] is None}
+    linked = {f"entry:{s.id}" for s in everything} - unlinked
+    assert len(unlinked) == 6 and len(linked) == 9  # 6 debits and 3 refunds
+    jobs_shown = {f"job:m{n}" for n in range(6)}
+    ordered = {item.id: (item.time, item.id) for item in feed(type="all", range="all").items}
+
+    for limit in (1, 2, 3, 5, 50):
+        seen = page_through(limit, range="all")
+        assert len(seen) == len(set(seen)), limit
+        assert set(seen) == jobs_shown | unlinked, limit
+        assert seen == sorted(seen, key=lambda item_id: ordered[item_id], reverse=True), limit
+        credits_view = page_through(limit, type="credits", range="all")
+        assert len(credits_view) == len(set(credits_view)) == 15, limit
+        assert set(credits_view) == unlinked | linked, limit
+
+
+def test_job_items_and_their_entries_stay_reachable_in_the_drawer():
+    ledger.write_ledger_entry(request(uid="alice", amount=100))
+    job("r1", age=timedelta(minutes=1))
+    bill("r1")
+    bill("r1", "failed")
+    detail = activity.item_detail("alice", "job:r1")
+    assert [(e["direction"], e["amount"]) for e in detail["entries"]] == [("debit", 10), ("credit", 10)]
+    for entry in detail["entries"]:
+        entry_detail = activity.item_detail("alice", f"entry:{entry['id']}")
+        assert entry_detail["job"]["id"] == "r1" and entry_detail["entries"][0]["id"] == entry["id"]
+
+
+def test_influencers_are_distinct_sorted_by_name_with_their_latest_name():
+    job("a", age=timedelta(hours=5), influencerId="inf-nova", influencerName="Nova (old)")
+    job("b", age=timedelta(hours=4), influencerId="inf-nova", influencerName="Nova")
+    job("c", age=timedelta(hours=3), influencerId="inf-luna", influencerName="luna")
+    job("d", age=timedelta(hours=2), influencerId="inf-zed", influencerName=None)
+    job("e", age=timedelta(hours=1), influencerId=None, influencerName=None)
+    job("f", age=timedelta(hours=1), influencerId="x" * 129, influencerName="Too long")
+    job("g", age=timedelta(hours=1), uid="bob", influencerId="inf-bob", influencerName="Bob's")
+
+    assert activity.influencers("alice") == [
+        {"id": "inf-zed", "name": "inf-zed"},
+        {"id": "inf-luna", "name": "luna"},
+        {"id": "inf-nova", "name": "Nova"},
+    ]
+    assert activity.influencers("nobody") == []
+
+
+def test_influencers_read_a_bounded_projection_of_recent_jobs():
+    spec = activity.influencers_spec("alice")
+    assert spec.limit == activity.INFLUENCER_SCAN == 1_000
+    assert list(spec.select or ()) == ["influencerId", "influencerName"]
+    assert spec.shape().equality == frozenset({"uid"})
 
 
 def test_first_page_is_50_items_newest_first():

@@ -13,6 +13,17 @@ documents from each source after the cursor and merges them by (time, item id), 
 
 Every credit item is a ledger entry (promise 6) and links to its job or payment; every
 generation item shows what it cost and links to its debit and refund entries.
+
+**A generation carries its own credits in the All view.** With ``type=all`` the ledger
+source asks only for entries with ``jobId == null`` (the ledger stores ``jobId`` on every
+entry, null when there is no job), so a job's debit and refund are not repeated beside
+the job item that already shows them (``credits``: charged, refunded, net and both entry
+ids). The filter is in the query, not applied after it, so each source still returns
+``limit + 1`` candidates and the (time, id) merge stays exact. ``type=credits`` lists every
+entry, and the detail of a job item lists its entries, so each entry stays reachable.
+
+``influencers`` lists the distinct influencers of the user's generations for the filter's
+menu, read with a projection from the :data:`INFLUENCER_SCAN` most recent jobs.
 """
 
 from __future__ import annotations
@@ -31,6 +42,10 @@ from credits.queries import Cursor, Scope, decode_time_cursor, page_of, query_bi
 from credits.query_spec import Position, QuerySpec
 
 PAGE_SIZE = 50
+INFLUENCER_SCAN = 1_000
+"""How many of a user's most recent jobs ``influencers`` reads: an influencer seen only in
+older jobs is not offered in the menu (filtering by its id still works)."""
+MAX_INFLUENCER_ID = 128
 RANGES = {"7d": timedelta(days=7), "30d": timedelta(days=30), "all": None}
 
 
@@ -53,7 +68,7 @@ class ActivityFilters(BaseModel):
 
     range: Range = Range.LAST_30_DAYS
     type: Kind = Kind.ALL
-    influencerId: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    influencerId: Annotated[str, StringConstraints(min_length=1, max_length=MAX_INFLUENCER_ID)] | None = None
     cursor: Cursor | None = None
     limit: int = Field(default=PAGE_SIZE, ge=1, le=PAGE_SIZE)
 
@@ -141,6 +156,10 @@ def source_specs(
         equals: list[tuple[str, Any]] = [("uid", uid)]
         if filters.influencerId:
             equals.append((influencer_field, filters.influencerId))
+        if prefix == "entry" and filters.type is Kind.ALL:
+            # A job's entries are shown on its generation item; Firestore's "== null" matches
+            # the explicit null that every entry without a job stores.
+            equals.append(("jobId", None))
         after = None
         before = at_or_before = None
         if cursor is not None and isinstance(cursor.value, datetime):
@@ -162,6 +181,35 @@ def source_specs(
         )
         sources.append((prefix, spec))
     return sources
+
+
+def influencers_spec(uid: str) -> QuerySpec:
+    """The user's most recent jobs, only their influencer fields."""
+    return QuerySpec(
+        collection=jobs.JOBS,
+        equals=[("uid", uid)],
+        select=["influencerId", "influencerName"],
+        limit=INFLUENCER_SCAN,
+    )
+
+
+def influencers(uid: str) -> list[dict[str, str]]:
+    """The distinct influencers of the user's recent generations, sorted by name.
+
+    Jobs come newest first, so an influencer renamed since shows its latest name; one without
+    a name is listed under its id. Ids that the feed's ``influencerId`` filter would refuse
+    (longer than 128 characters) are left out, since choosing them could only fail.
+    """
+    names: dict[str, str] = {}
+    for snap in influencers_spec(uid).build().stream():
+        data = snap.to_dict() or {}
+        influencer_id = data.get("influencerId")
+        if not isinstance(influencer_id, str) or not 1 <= len(influencer_id) <= MAX_INFLUENCER_ID:
+            continue
+        name = data.get("influencerName")
+        names.setdefault(influencer_id, name if isinstance(name, str) and name else influencer_id)
+    listed = [{"id": influencer_id, "name": name} for influencer_id, name in names.items()]
+    return sorted(listed, key=lambda influencer: (influencer["name"].casefold(), influencer["id"]))
 
 
 def item_detail(uid: str, item_id: str) -> dict[str, Any]:

@@ -89,6 +89,14 @@ def my_activity() -> dict[str, Any]:
     return activity.feed(caller.uid, parse_query(activity.ActivityFilters)).to_api()
 
 
+@app.get("/api/activity/influencers")
+def my_influencers() -> dict[str, Any]:
+    # A fixed path: werkzeug matches it before the /api/activity/<item_id> rule, whatever the order.
+    caller = require_caller()
+    parse_query(NoParameters)
+    return {"influencers": activity.influencers(caller.uid)}
+
+
 @app.get("/api/activity/<item_id>")
 def my_activity_item(item_id: str) -> dict[str, Any]:
     caller = require_caller()
@@ -144,6 +152,12 @@ class SummaryWindow(BaseModel):
 
     from_: date | None = Field(default=None, alias="from")
     to: date | None = None
+
+
+class NoParameters(BaseModel):
+    """The query string of a route that takes none: anything in it is refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def csv_response(scope: queries.Scope, filters: queries.LedgerFilters, label: str) -> flask.Response:

@@ -10,6 +10,8 @@ result or writes the file; a test runs the check.
 A query needs a composite index when it combines an equality filter with the order on
 ``createdAt`` (a single field's index is automatic). The index lists the equality fields (in
 any order), then ``createdAt`` descending; the document id tie-breaker follows implicitly.
+A ``field == null`` filter (the Activity All view's ``jobId``) is an equality here too: the
+index serves it with the field ascending, like any other value.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ def required_shapes() -> set[IndexShape]:
         feed_filters = activity.ActivityFilters(type=kind, influencerId=influencer, range=range_)
         for _, spec in activity.source_specs("u", feed_filters, None, None):
             shapes.add(spec.shape())
+    shapes.add(activity.influencers_spec("u").shape())
     shapes |= summaries.index_shapes()
     for kind in (None, *anomalies.Kind):
         shapes.add(anomalies.list_spec(kind, after=None, limit=1).shape())
@@ -111,7 +114,7 @@ def load(path: Path) -> dict[str, Any]:
     return data
 
 
-_RANK = ["uid", "meta.influencerId", "influencerId", "type", "direction", "source"]
+_RANK = ["uid", "meta.influencerId", "influencerId", "jobId", "type", "direction", "source"]
 
 
 def _field_rank(name: str) -> tuple[int, str]:

@@ -18,6 +18,7 @@ GET_ROUTES = [
     "/api/admin/credits/users",
     "/api/admin/credits/summaries",
     "/api/admin/credits/anomalies",
+    "/api/activity/influencers",
 ]
 BAD_QUERIES = [
     {"unknown": "1"},

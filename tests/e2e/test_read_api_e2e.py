@@ -224,6 +224,34 @@ def test_activity_over_http(reader):
     assert get("/api/activity", reader, range="1y").status_code == 400
 
 
+def test_influencers_of_the_callers_generations(reader, member):
+    for n, (influencer_id, name) in enumerate([("inf-nova", "Nova"), ("inf-luna", "Luna"), ("inf-nova", "Nova")]):
+        helpers.create_document(
+            "generation_jobs",
+            f"{reader.uid}-inf{n}",
+            {
+                "uid": reader.uid,
+                "status": "failed",
+                "failureReason": "insufficient_credits",
+                "source": "text2image",
+                "numImages": 1,
+                "quality": "standard",
+                "billingError": "test",
+                "createdAt": datetime.now(UTC) - timedelta(minutes=n),
+                "influencerId": influencer_id,
+                "influencerName": name,
+            },
+        )
+    # A fixed path beside /api/activity/{itemId}: it is not taken for an item id.
+    response = get("/api/activity/influencers", reader)
+    assert response.status_code == 200, response.text
+    assert_conforms("get", "/api/activity/influencers", 200, response.json())
+    assert response.json() == {"influencers": [{"id": "inf-luna", "name": "Luna"}, {"id": "inf-nova", "name": "Nova"}]}
+    assert get("/api/activity/influencers", member).json() == {"influencers": []}
+    assert get("/api/activity/influencers", reader, limit=5).status_code == 400
+    assert get("/api/activity/influencers", None).status_code == 401
+
+
 def test_admin_search_by_uid_email_job_and_payment(reader, admin, member):
     entries = seed_ledger(reader.uid, 40)
     by_email = get("/api/admin/credits/ledger", admin, q=reader.email, limit=200).json()
@@ -271,6 +299,7 @@ def test_an_expired_token_is_refused_everywhere(reader, admin):
         "/api/credits/ledger",
         "/api/credits/export.csv",
         "/api/activity",
+        "/api/activity/influencers",
         "/api/activity/job:x",
         "/api/admin/credits/ledger",
         "/api/admin/credits/export.csv",
