@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -19,9 +20,19 @@ def test_docs_copy_is_the_served_document():
     assert openapi_document() == document()
 
 
+def openapi_path(rule: str) -> str:
+    """A Flask rule as an OpenAPI path: ``<path:token>`` is ``{token}``, ``<item_id>`` is ``{itemId}``."""
+
+    def name(match: re.Match[str]) -> str:
+        head, *rest = match[1].split("_")
+        return "{" + head + "".join(part.title() for part in rest) + "}"
+
+    return re.sub(r"<(?:\w+:)?(\w+)>", name, rule)
+
+
 def test_every_route_of_the_app_is_documented():
     routes = {
-        (rule.rule.replace("<item_id>", "{itemId}"), method.lower())
+        (openapi_path(rule.rule), method.lower())
         for rule in app.url_map.iter_rules()
         if rule.endpoint != "static"
         for method in rule.methods or ()

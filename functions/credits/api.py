@@ -17,7 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from werkzeug.exceptions import HTTPException
 
-from credits import activity, admin, export, ledger, logs, payments, queries, summaries
+from credits import activity, admin, export, export_links, ledger, logs, payments, queries, summaries
 from credits.auth import Caller, caller_from_header
 from credits.config import STRIPE_WEBHOOK_SECRET
 from credits.errors import CreditsError, InvalidArgument, PermissionDenied
@@ -83,6 +83,21 @@ def my_export() -> flask.Response:
     return csv_response(queries.Scope(field="uid", value=caller.uid), parse_query(queries.LedgerFilters), "my")
 
 
+@app.post("/api/credits/export-link")
+def my_export_link() -> dict[str, Any]:
+    caller = require_caller()
+    request = parse_body(export_links.UserLinkRequest)
+    return export_links.user_link(caller.uid, request, export_links.signing_key()).to_api()
+
+
+@app.get("/api/exports/<path:token>")
+def download_export(token: str) -> flask.Response:
+    # No Authorization header: the signed token is the permission (credits.export_links).
+    grant = export_links.verify(token, export_links.signing_key())
+    parse_query(NoParameters)  # the filters are in the token; a query string could only mislead
+    return csv_response(grant.scope, grant.selection, grant.label)
+
+
 @app.get("/api/activity")
 def my_activity() -> dict[str, Any]:
     caller = require_caller()
@@ -124,6 +139,13 @@ def admin_export() -> flask.Response:
     return csv_response(scope, filters, scope.value or "all")
 
 
+@app.post("/api/admin/credits/export-link")
+def admin_export_link() -> dict[str, Any]:
+    require_admin()
+    request = parse_body(export_links.AdminLinkRequest)
+    return export_links.admin_link(request, export_links.signing_key()).to_api()
+
+
 @app.get("/api/admin/credits/users")
 def admin_users() -> dict[str, Any]:
     require_admin()
@@ -160,7 +182,7 @@ class NoParameters(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def csv_response(scope: queries.Scope, filters: queries.LedgerFilters, label: str) -> flask.Response:
+def csv_response(scope: queries.Scope, filters: queries.LedgerSelection, label: str) -> flask.Response:
     filters.bounds()  # refuse bad dates now, not halfway through the stream
     lines = export.csv_lines(queries.iter_entries(scope, filters))
     return flask.Response(

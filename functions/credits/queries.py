@@ -40,8 +40,12 @@ Cursor = Annotated[str, StringConstraints(max_length=512, pattern=r"^[A-Za-z0-9_
 """What a nextCursor looks like: URL-safe base64, a dot, URL-safe base64."""
 
 
-class LedgerFilters(BaseModel):
-    """The query string of the ledger routes and their CSV exports."""
+AdminQuery = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
+"""An admin's ``q``: a uid, an email, a job id or a payment id (:func:`resolve_admin_query`)."""
+
+
+class LedgerSelection(BaseModel):
+    """Which entries: the filters shared by the ledger pages, the CSV export and its download links."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -50,8 +54,6 @@ class LedgerFilters(BaseModel):
     source: Source | None = None
     from_: date | datetime | None = Field(default=None, alias="from")
     to: date | datetime | None = None
-    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
-    cursor: Cursor | None = None
 
     def bounds(self) -> tuple[datetime | None, datetime | None]:
         """``from`` inclusive; ``to`` a whole day inclusive when a date, exclusive when a time."""
@@ -71,11 +73,26 @@ class LedgerFilters(BaseModel):
             "to": end.isoformat() if end else None,
         }
 
+    def selection(self) -> dict[str, str]:
+        """The filters as the query string that would select them again (``from``/``to`` as given)."""
+        dumped = self.model_dump(mode="json", by_alias=True, exclude_none=True, include=_SELECTION_FIELDS)
+        return {name: str(value) for name, value in dumped.items()}
+
+
+_SELECTION_FIELDS = set(LedgerSelection.model_fields)
+
+
+class LedgerFilters(LedgerSelection):
+    """The query string of the ledger routes and their CSV exports: a selection, paged."""
+
+    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
+    cursor: Cursor | None = None
+
 
 class AdminLedgerFilters(LedgerFilters):
     """The admin routes also take ``q``: a uid, an email, a job id or a payment id."""
 
-    q: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)] | None = None
+    q: AdminQuery | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -169,7 +186,7 @@ def query_binding(scope: Scope, filters: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
-def ledger_spec(scope: Scope, filters: LedgerFilters, *, after: Position | None, limit: int | None) -> QuerySpec:
+def ledger_spec(scope: Scope, filters: LedgerSelection, *, after: Position | None, limit: int | None) -> QuerySpec:
     start, end = filters.bounds()
     equals: list[tuple[str, Any]] = []
     if scope.field:
@@ -194,7 +211,7 @@ def ledger_page(scope: Scope, filters: LedgerFilters) -> LedgerPage:
     return LedgerPage(entries=entries, next_cursor=next_cursor)
 
 
-def iter_entries(scope: Scope, filters: LedgerFilters) -> Iterator[LedgerEntry]:
+def iter_entries(scope: Scope, filters: LedgerSelection) -> Iterator[LedgerEntry]:
     """Every matching entry, newest first, read in batches so memory stays flat (the export)."""
     if scope.field in ("jobId", "paymentId"):
         yield from _small_scope(scope, filters)
@@ -236,7 +253,7 @@ def resolve_admin_query(q: str | None) -> Scope:
     return Scope(field={"uid": "uid", "job": "jobId", "payment": "paymentId"}[kind], value=value)
 
 
-def _small_scope(scope: Scope, filters: LedgerFilters) -> list[LedgerEntry]:
+def _small_scope(scope: Scope, filters: LedgerSelection) -> list[LedgerEntry]:
     """The entries of one job or payment that match the filters, newest first."""
     start, end = filters.bounds()
     snaps = ledger.ledger_collection().where(filter=FieldFilter(str(scope.field), "==", scope.value)).stream()

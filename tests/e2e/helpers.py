@@ -9,12 +9,13 @@ Auth emulator, and the product through Hosting's ``/api/**`` rewrite.
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -215,6 +216,84 @@ def assert_chain(uid: str) -> None:
     assert {"image": current["image"], "video": current["video"]} == totals
 
 
+# Bulk ledger data, written straight into Firestore as the owner (for read-side tests).
+
+SEED_T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+"""The newest seeded entry's time; 10 entries share each second before it."""
+
+
+def commit(writes: list[dict[str, Any]]) -> None:
+    for start in range(0, len(writes), 500):
+        response = requests.post(
+            f"{DOCUMENTS}:commit",
+            json={"writes": writes[start : start + 500]},
+            headers=OWNER,
+            timeout=HTTP_TIMEOUT_S,
+        )
+        response.raise_for_status()
+
+
+def doc_name(path: str) -> str:
+    return f"projects/{PROJECT}/databases/(default)/documents/{path}"
+
+
+def seed_ledger(uid: str, count: int) -> list[dict[str, Any]]:
+    """``count`` entries of ``uid`` cycling purchase, text2image debit and video adjustment, with a balance."""
+    kinds = itertools.cycle(
+        [("credit", "image", "purchase"), ("debit", "image", "text2image"), ("credit", "video", "admin_adjustment")]
+    )
+    entries = []
+    for n in range(count):
+        direction, credit_type, source = next(kinds)
+        entries.append(
+            {
+                "id": f"{uid}-e{n:05d}",
+                "uid": uid,
+                "type": credit_type,
+                "direction": direction,
+                "amount": 1,
+                "balance_after": n,
+                "seq": n + 1,
+                "source": source,
+                "reason": '=HYPERLINK("x")' if n == 7 else f"entry {n}",
+                "jobId": f"job-{n}" if source == "text2image" else None,
+                "paymentId": f"pi_{uid}_{n}" if source == "purchase" else None,
+                "invoiceId": None,
+                "meta": {},
+                # Many equal timestamps: 10 entries share each second.
+                "createdAt": SEED_T0 - timedelta(seconds=n // 10),
+                "createdBy": "system",
+                "idempotencyKey": f"seed:{uid}:{n}",
+            }
+        )
+    commit(
+        [
+            {
+                "update": {
+                    "name": doc_name(f"credits_ledger/{e['id']}"),
+                    "fields": encode_fields({k: v for k, v in e.items() if k != "id"}),
+                }
+            }
+            for e in entries
+        ]
+        + [
+            {
+                "update": {
+                    "name": doc_name(f"users/{uid}/balances/current"),
+                    "fields": encode_fields({"image": 5, "video": 3, "seq": count, "updatedAt": SEED_T0}),
+                }
+            }
+        ]
+    )
+    return entries
+
+
+def expected_ids(entries: list[dict[str, Any]], **match: str) -> list[str]:
+    """The ids of the entries that match, newest first, as the API orders them."""
+    chosen = [e for e in entries if all(e[k] == v for k, v in match.items())]
+    return [e["id"] for e in sorted(chosen, key=lambda e: (e["createdAt"], e["id"]), reverse=True)]
+
+
 # Waiting for asynchronous triggers.
 
 
@@ -344,12 +423,17 @@ def error_of(response: requests.Response) -> Json:
 # Stripe webhooks through Hosting.
 
 
-def webhook_secret() -> str:
+def local_secret(wanted: str) -> str:
+    """The test-only value the Functions emulator gives the secret ``wanted`` (``functions/.secret.local``)."""
     for line in SECRET_FILE.read_text().splitlines():
         name, _, value = line.partition("=")
-        if name.strip() == "STRIPE_WEBHOOK_SECRET":
+        if name.strip() == wanted:
             return value.strip().strip("\"'")
-    raise RuntimeError(f"no STRIPE_WEBHOOK_SECRET in {SECRET_FILE}")
+    raise RuntimeError(f"no {wanted} in {SECRET_FILE}")
+
+
+def webhook_secret() -> str:
+    return local_secret("STRIPE_WEBHOOK_SECRET")
 
 
 def post_webhook(payload: str | bytes, signature: str | None) -> requests.Response:

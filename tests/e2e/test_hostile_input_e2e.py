@@ -20,6 +20,10 @@ GET_ROUTES = [
     "/api/admin/credits/anomalies",
     "/api/activity/influencers",
 ]
+POST_ROUTES = [
+    "/api/credits/export-link",
+    "/api/admin/credits/export-link",
+]
 BAD_QUERIES = [
     {"unknown": "1"},
     {"limit": "abc"},
@@ -89,6 +93,22 @@ def test_oversized_and_malformed_bodies(admin):
     for raw in (huge, b"{not json", b"", b"[]", b"null"):
         response = helpers.adjust(raw, admin.auth_header)
         assert response.status_code == 400, (raw[:20], response.status_code)
+        assert response.json()["error"]["code"] == "invalid_argument"
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("route", POST_ROUTES)
+def test_new_post_routes_refuse_malformed_bodies(route, admin):
+    before = snapshot()
+    huge = json.dumps({"source": "s" * 70_000}).encode()
+    for raw in (huge, b"{not json", b"", b"[]", b"null", b'{"unknown": 1}', b'{"type": "gold"}'):
+        response = requests.post(
+            f"{helpers.HOSTING}{route}",
+            data=raw,
+            headers={"Content-Type": "application/json", **admin.auth_header},
+            timeout=60,
+        )
+        assert response.status_code == 400, (route, raw[:20], response.status_code)
         assert response.json()["error"]["code"] == "invalid_argument"
     assert snapshot() == before
 

@@ -22,83 +22,15 @@ from openapi_check import assert_conforms
 
 from e2e import helpers
 
-T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
+T0 = helpers.SEED_T0
 ENTRIES = 1_050
-
-
-def commit(writes: list[dict[str, Any]]) -> None:
-    for start in range(0, len(writes), 500):
-        response = requests.post(
-            f"{helpers.DOCUMENTS}:commit",
-            json={"writes": writes[start : start + 500]},
-            headers=helpers.OWNER,
-            timeout=helpers.HTTP_TIMEOUT_S,
-        )
-        response.raise_for_status()
-
-
-def doc_name(path: str) -> str:
-    return f"projects/{helpers.PROJECT}/databases/(default)/documents/{path}"
-
-
-def seed_ledger(uid: str, count: int) -> list[dict[str, Any]]:
-    kinds = itertools.cycle(
-        [("credit", "image", "purchase"), ("debit", "image", "text2image"), ("credit", "video", "admin_adjustment")]
-    )
-    entries = []
-    for n in range(count):
-        direction, credit_type, source = next(kinds)
-        entries.append(
-            {
-                "id": f"{uid}-e{n:05d}",
-                "uid": uid,
-                "type": credit_type,
-                "direction": direction,
-                "amount": 1,
-                "balance_after": n,
-                "seq": n + 1,
-                "source": source,
-                "reason": '=HYPERLINK("x")' if n == 7 else f"entry {n}",
-                "jobId": f"job-{n}" if source == "text2image" else None,
-                "paymentId": f"pi_{uid}_{n}" if source == "purchase" else None,
-                "invoiceId": None,
-                "meta": {},
-                # Many equal timestamps: 10 entries share each second.
-                "createdAt": T0 - timedelta(seconds=n // 10),
-                "createdBy": "system",
-                "idempotencyKey": f"seed:{uid}:{n}",
-            }
-        )
-    commit(
-        [
-            {
-                "update": {
-                    "name": doc_name(f"credits_ledger/{e['id']}"),
-                    "fields": helpers.encode_fields({k: v for k, v in e.items() if k != "id"}),
-                }
-            }
-            for e in entries
-        ]
-        + [
-            {
-                "update": {
-                    "name": doc_name(f"users/{uid}/balances/current"),
-                    "fields": helpers.encode_fields({"image": 5, "video": 3, "seq": count, "updatedAt": T0}),
-                }
-            }
-        ]
-    )
-    return entries
+seed_ledger = helpers.seed_ledger
+expected_ids = helpers.expected_ids
 
 
 def get(path: str, user: helpers.User | None, **params: Any) -> requests.Response:
     headers = user.auth_header if user else {}
     return requests.get(f"{helpers.HOSTING}{path}", params=params, headers=headers, timeout=helpers.HTTP_TIMEOUT_S)
-
-
-def expected_ids(entries: list[dict[str, Any]], **match: str) -> list[str]:
-    chosen = [e for e in entries if all(e[k] == v for k, v in match.items())]
-    return [e["id"] for e in sorted(chosen, key=lambda e: (e["createdAt"], e["id"]), reverse=True)]
 
 
 @pytest.fixture
