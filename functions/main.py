@@ -12,13 +12,13 @@ from google.cloud.firestore import DocumentSnapshot
 
 import credits.api
 from credits import days, jobs, reconcile, summaries
-from credits.config import EXPORT_LINK_SECRET, STRIPE_WEBHOOK_SECRET
+from credits.config import EXPORT_LINK_SECRET, STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET
 
 options.set_global_options(region="us-central1", max_instances=20)
 UTC = Timezone("Etc/UTC")
 
 
-@https_fn.on_request(secrets=[STRIPE_WEBHOOK_SECRET, EXPORT_LINK_SECRET])
+@https_fn.on_request(secrets=[STRIPE_WEBHOOK_SECRET, STRIPE_SECRET_KEY, EXPORT_LINK_SECRET])
 def api(req: flask.Request) -> flask.Response:
     """The HTTP API, reached at ``/api/**`` through the Hosting rewrite."""
     return credits.api.handle(req)

@@ -17,9 +17,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from werkzeug.exceptions import HTTPException
 
-from credits import activity, admin, export, export_links, ledger, logs, payments, queries, summaries
+from credits import activity, admin, checkout, config, export, export_links, ledger, logs, payments, queries, summaries
 from credits.auth import Caller, caller_from_header
-from credits.config import STRIPE_WEBHOOK_SECRET
 from credits.errors import CreditsError, InvalidArgument, PermissionDenied
 
 MAX_BODY_BYTES = 64 * 1024
@@ -96,6 +95,39 @@ def download_export(token: str) -> flask.Response:
     grant = export_links.verify(token, export_links.signing_key())
     parse_query(NoParameters)  # the filters are in the token; a query string could only mislead
     return csv_response(grant.scope, grant.selection, grant.label)
+
+
+@app.get("/api/credits/packs")
+def credit_packs() -> dict[str, Any]:
+    require_caller()
+    parse_query(NoParameters)
+    return {"packs": checkout.packs(), "testMode": config.on_emulator()}
+
+
+@app.post("/api/credits/checkout")
+def start_checkout() -> dict[str, Any]:
+    caller = require_caller()
+    request = parse_body(checkout.CheckoutRequest)
+    if config.on_emulator():
+        return {"url": checkout.new_test_checkout_url(request.pack), "testMode": True}
+    url = checkout.start_stripe_checkout(
+        caller.uid,
+        request.pack,
+        forwarded_host=flask.request.headers.get("X-Forwarded-Host"),
+        host=flask.request.headers.get("Host"),
+        api_key=config.require(config.STRIPE_SECRET_KEY),
+        extra_hosts=config.checkout_return_hosts(),
+    )
+    return {"url": url, "testMode": False}
+
+
+@app.post("/api/credits/test-checkout")
+def complete_test_checkout() -> dict[str, Any]:
+    caller = require_caller()
+    checkout.require_test_mode()
+    request = parse_body(checkout.CompleteTestCheckout)
+    secret = config.require(config.STRIPE_WEBHOOK_SECRET)
+    return checkout.complete_test_checkout(caller.uid, request, webhook_secret=secret).to_api()
 
 
 @app.get("/api/activity")
@@ -197,13 +229,11 @@ def csv_response(scope: queries.Scope, filters: queries.LedgerSelection, label: 
 
 @app.post("/api/stripe/webhook")
 def stripe_webhook() -> tuple[dict[str, Any], int]:
-    secret = STRIPE_WEBHOOK_SECRET.value
-    if not secret:
-        raise RuntimeError("STRIPE_WEBHOOK_SECRET is not configured")
-    event = payments.verify_event(
+    secret = config.require(config.STRIPE_WEBHOOK_SECRET)
+    handled = payments.receive(
         flask.request.get_data(cache=False), flask.request.headers.get("Stripe-Signature"), secret
     )
-    return payments.handle_event(event).to_api(), 200
+    return handled.to_api(), 200
 
 
 @app.post("/api/admin/credits/adjust")

@@ -77,3 +77,10 @@ class LedgerBusy(CreditsError):
 
     code = "unavailable"
     http_status = 503
+
+
+class PaymentsUnavailable(CreditsError):
+    """Stripe could not be reached or refused the request; nothing was bought. Retry later."""
+
+    code = "unavailable"
+    http_status = 503

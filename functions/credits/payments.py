@@ -63,26 +63,58 @@ class CatalogItem:
     """Which balance it credits."""
     credits: int
     """How many credits one unit buys (a pack) or one period grants (a plan)."""
+    unit_amount: int
+    """The price shown in the app, in the currency's minor unit (cents for ``usd``).
+
+    Display only: Stripe charges the amount of its own price object, whatever this says.
+    Keep it equal to the price's amount in the Stripe dashboard."""
+    currency: str
+    """The displayed price's ISO 4217 currency code, lower case as Stripe writes it."""
 
 
 CATALOG: Mapping[str, CatalogItem] = {
     "price_pack_image_100": CatalogItem(
-        kind=ItemKind.PACK, name="100 image credits", credit_type=CreditType.IMAGE, credits=100
+        kind=ItemKind.PACK,
+        name="100 image credits",
+        credit_type=CreditType.IMAGE,
+        credits=100,
+        unit_amount=999,
+        currency="usd",
     ),
     "price_pack_image_500": CatalogItem(
-        kind=ItemKind.PACK, name="500 image credits", credit_type=CreditType.IMAGE, credits=500
+        kind=ItemKind.PACK,
+        name="500 image credits",
+        credit_type=CreditType.IMAGE,
+        credits=500,
+        unit_amount=3999,
+        currency="usd",
     ),
     "price_pack_video_60": CatalogItem(
-        kind=ItemKind.PACK, name="60 video credits", credit_type=CreditType.VIDEO, credits=60
+        kind=ItemKind.PACK,
+        name="60 video credits",
+        credit_type=CreditType.VIDEO,
+        credits=60,
+        unit_amount=1499,
+        currency="usd",
     ),
     "price_plan_pro_monthly": CatalogItem(
-        kind=ItemKind.PLAN, name="Pro plan", credit_type=CreditType.IMAGE, credits=300
+        kind=ItemKind.PLAN,
+        name="Pro plan",
+        credit_type=CreditType.IMAGE,
+        credits=300,
+        unit_amount=1999,
+        currency="usd",
     ),
     "price_plan_video_monthly": CatalogItem(
-        kind=ItemKind.PLAN, name="Video plan", credit_type=CreditType.VIDEO, credits=120
+        kind=ItemKind.PLAN,
+        name="Video plan",
+        credit_type=CreditType.VIDEO,
+        credits=120,
+        unit_amount=2999,
+        currency="usd",
     ),
 }
-"""Stripe price id → what it buys. Replace the ids with your own prices' ids."""
+"""Stripe price id → what it buys. Replace the ids (and displayed prices) with your own prices'."""
 
 
 class Outcome(enum.StrEnum):
@@ -129,6 +161,11 @@ def verify_event(payload: bytes, signature: str | None, secret: str) -> stripe.E
     if not signed_at.isdigit() or int(signed_at) > time.time() + SIGNATURE_TOLERANCE_S:
         raise InvalidArgument("invalid Stripe signature: timestamp outside the tolerance zone")
     return event
+
+
+def receive(payload: bytes, signature: str | None, secret: str) -> Handled:
+    """Verify and handle one delivery: what the webhook route runs, and the emulators' test checkout too."""
+    return handle_event(verify_event(payload, signature, secret))
 
 
 def handle_event(event: stripe.Event) -> Handled:

@@ -46,6 +46,7 @@ def checkout_completed(
     session_id: str,
     invoice: str | None = None,
     amount_total: int = 999,
+    currency: str = "usd",
 ) -> dict[str, Any]:
     metadata = {k: v for k, v in (("uid", uid), ("pack", pack)) if v is not None}
     session = {
@@ -57,8 +58,9 @@ def checkout_completed(
         "payment_intent": payment_intent,
         "invoice": invoice,
         "amount_total": amount_total,
-        "currency": "usd",
+        "currency": currency,
         "customer": None,
+        "client_reference_id": uid,
         "metadata": metadata,
     }
     return envelope(event_id, "checkout.session.completed", session)

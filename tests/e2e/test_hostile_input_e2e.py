@@ -19,10 +19,13 @@ GET_ROUTES = [
     "/api/admin/credits/summaries",
     "/api/admin/credits/anomalies",
     "/api/activity/influencers",
+    "/api/credits/packs",
 ]
 POST_ROUTES = [
     "/api/credits/export-link",
     "/api/admin/credits/export-link",
+    "/api/credits/checkout",
+    "/api/credits/test-checkout",
 ]
 BAD_QUERIES = [
     {"unknown": "1"},
@@ -100,7 +103,7 @@ def test_oversized_and_malformed_bodies(admin):
 @pytest.mark.parametrize("route", POST_ROUTES)
 def test_new_post_routes_refuse_malformed_bodies(route, admin):
     before = snapshot()
-    huge = json.dumps({"source": "s" * 70_000}).encode()
+    huge = json.dumps({"pack": "p" * 70_000}).encode()
     for raw in (huge, b"{not json", b"", b"[]", b"null", b'{"unknown": 1}', b'{"type": "gold"}'):
         response = requests.post(
             f"{helpers.HOSTING}{route}",
