@@ -488,9 +488,11 @@ def alice_job(number: int, created: datetime) -> Job:
 
 
 def outputs(job: Job) -> list[str]:
+    """Sample pictures the web app ships under /demo/outputs, so the demo loads nothing from outside."""
     if "durationSec" in job.settings:
-        return [f"https://example.com/outputs/{job.id}/0.mp4"]
-    return [f"https://example.com/outputs/{job.id}/{i}.png" for i in range(int(job.settings["numImages"]))]
+        return [f"/demo/outputs/video-{len(job.id) % 2}.svg"]
+    name = "luna" if job.settings.get("influencerId") == LUNA["influencerId"] else "nova"
+    return [f"/demo/outputs/{name}-{i % 4}.svg" for i in range(int(job.settings["numImages"]))]
 
 
 def dated(event: dict[str, Any], at: datetime) -> dict[str, Any]:

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what running and testing the project needs, and only what is missing:
 #   npm packages (firebase-tools, pinned), the functions virtualenv with runtime and dev
-#   packages, Java >= 21 for firebase-tools, and the Firestore and Pub/Sub emulators.
+#   packages, Java >= 21 for firebase-tools, the Firestore and Pub/Sub emulators, and the
+#   web app's packages and build (web/dist, which Hosting serves).
+#   --with-browser also installs Debian's Chromium for the browser tests when it is missing.
 # Writes .local/env.sh, which the other scripts source. Safe to run again: a second run
 # reuses everything and takes seconds.
 set -euo pipefail
@@ -12,6 +14,8 @@ LOCAL="$ROOT/.local"
 VENV="$ROOT/functions/venv"
 CACHE_DIR="${XDG_CACHE_HOME:-$HOME/.cache}/firebase/emulators"
 mkdir -p "$LOCAL"
+WITH_BROWSER=false
+[[ "${1:-}" == "--with-browser" ]] && WITH_BROWSER=true
 
 say() { printf 'setup: %-9s %s\n' "$1" "$2"; }
 fingerprint() { cat "$@" | sha256sum | cut -c1-64; }
@@ -100,12 +104,53 @@ else
   PATH="$JAVA_BIN:$PATH" npx --no-install firebase setup:emulators:pubsub >/dev/null
 fi
 
+# --- the web app -------------------------------------------------------------------------
+web_hash="$(fingerprint web/package.json web/package-lock.json)"
+if [[ -d web/node_modules && "$(cat web/node_modules/.setup-hash 2>/dev/null)" == "$web_hash" ]]; then
+  say web "reused web/node_modules"
+else
+  say web "installing web/package-lock.json"
+  (cd web && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$web_hash" > web/node_modules/.setup-hash
+fi
+# Rebuild only when what the build reads changed (sources, config, the API contract).
+build_hash="$(find web/src web/index.html web/vite.config.ts web/tsconfig.json docs/openapi.yaml firebase.json .firebaserc \
+  -type f -print0 | sort -z | xargs -0 cat | sha256sum | cut -c1-64)"
+if [[ -f web/dist/index.html && "$(cat "$LOCAL/web-build-hash" 2>/dev/null)" == "$build_hash" ]]; then
+  say web "reused the build in web/dist"
+else
+  say web "building web/dist"
+  (cd web && npm run build --silent >/dev/null)
+  echo "$build_hash" > "$LOCAL/web-build-hash"
+fi
+
+# --- Chromium for the browser tests (Debian's package; Playwright's download is not used) --
+CHROMIUM="${CHROMIUM:-}"
+if $WITH_BROWSER; then
+  for candidate in "$CHROMIUM" /usr/bin/chromium /usr/bin/chromium-browser; do
+    [[ -n "$candidate" && -x "$candidate" ]] && { CHROMIUM="$candidate"; break; }
+  done
+  if [[ -z "$CHROMIUM" || ! -x "$CHROMIUM" ]]; then
+    if [[ $(id -u) -ne 0 ]]; then
+      echo "setup: the browser tests need Chromium: sudo apt-get install chromium (or set CHROMIUM=/path/to/chromium)" >&2
+      exit 1
+    fi
+    say chromium "installing Debian's chromium"
+    apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    CHROMIUM=/usr/bin/chromium
+  else
+    say chromium "reused $CHROMIUM"
+  fi
+fi
+
 {
   echo "# Written by scripts/setup.sh; sourced by the other scripts."
   echo "export PATH=\"$ROOT/node_modules/.bin:$JAVA_BIN:\$PATH\""
   echo "export PYTHON=\"$VENV/bin/python\""
   [[ -n "$FIRESTORE_BINARY" ]] && echo "export FIRESTORE_EMULATOR_BINARY_PATH=\"$FIRESTORE_BINARY\""
   [[ -n "$PUBSUB_BINARY" ]] && echo "export PUBSUB_EMULATOR_BINARY_PATH=\"$PUBSUB_BINARY\""
+  [[ -n "$CHROMIUM" ]] && echo "export CHROMIUM=\"$CHROMIUM\""
   echo "export FIRESTORE_EMULATOR_JAR=\"${FIRESTORE_BINARY:-$firestore_cached}\""
 } > "$LOCAL/env.sh"
 say done "environment in .local/env.sh"

@@ -1,0 +1,225 @@
+"""Activity in a real browser: groups, filters, Load more, the detail drawer, deep links, analytics."""
+
+from __future__ import annotations
+
+import re
+
+from e2e import helpers
+from playwright.sync_api import expect
+
+from browser.conftest import (
+    ALICE,
+    APP,
+    BOB,
+    api_get,
+    axe_violations,
+    id_token,
+    no_horizontal_scroll,
+    screenshot,
+    sign_in,
+)
+from browser.pages import activity_list, data_layer, feed, item_links, shown_ids
+
+
+def test_the_feed_groups_by_day_newest_first_and_loads_more(open_page) -> None:
+    page = open_page().page
+    sign_in(page, ALICE, "/activity")
+    items = feed(id_token(ALICE))
+    expected = [item["id"] for item in items]
+    assert len(expected) > 50, "the demo data should fill more than one page"
+
+    expect(page.get_by_role("heading", name="Activity", level=1)).to_be_visible()
+    groups = activity_list(page).get_by_role("heading", level=2)
+    expect(groups.first).to_have_text("Today")
+    expect(activity_list(page).get_by_role("heading", name="Yesterday")).to_be_visible()
+    assert shown_ids(page) == expected[:50]
+    # A generation carries its credits; its debit and refund are not separate rows here.
+    assert [i for i in items if i["kind"] == "credits" and i.get("jobId")] == []
+    first_generation = item_links(page).filter(has_text=re.compile(r"−\d+ credits|\+\d+ refunded")).first
+    expect(first_generation).to_be_visible()
+    screenshot(page, "activity")
+
+    page.get_by_role("button", name="Load more").click()
+    expect(item_links(page)).to_have_count(min(len(expected), 100))
+    assert shown_ids(page) == expected[:100]
+    assert axe_violations(page) == []
+
+
+def test_filters_change_the_items_and_the_url_and_survive_a_reload(open_page) -> None:
+    page = open_page().page
+    sign_in(page, ALICE, "/activity")
+    token = id_token(ALICE)
+    expect(item_links(page).first).to_be_visible()
+
+    page.get_by_role("combobox", name="Type").select_option(label="Credits")
+    expect(page).to_have_url(f"{APP}/activity?type=credits")
+    expected = [i["id"] for i in feed(token, type="credits")][:50]
+    expect(item_links(page).first).to_have_attribute("data-item-id", expected[0])
+    assert shown_ids(page) == expected
+    assert all(i.startswith("entry:") for i in expected)
+
+    page.get_by_role("combobox", name="Type").select_option(label="Generation")
+    page.get_by_role("combobox", name="Date range").select_option(label="Last 7 days")
+    expect(page).to_have_url(f"{APP}/activity?range=7d&type=generation")
+    expected = [i["id"] for i in feed(token, type="generation", range="7d")][:50]
+    expect(item_links(page).first).to_have_attribute("data-item-id", expected[0])
+    assert shown_ids(page) == expected
+
+    influencers = api_get("/api/activity/influencers", token)["influencers"]
+    assert {i["name"] for i in influencers} >= {"Luna", "Nova"}
+    options = page.get_by_role("combobox", name="AI Influencer").locator("option").all_inner_texts()
+    assert options == ["All influencers"] + [i["name"] for i in influencers]
+    luna = next(i["id"] for i in influencers if i["name"] == "Luna")
+    page.get_by_role("combobox", name="AI Influencer").select_option(label="Luna")
+    expect(page).to_have_url(f"{APP}/activity?range=7d&type=generation&influencer={luna}")
+    expected = [i["id"] for i in feed(token, type="generation", range="7d", influencerId=luna)][:50]
+    expect(item_links(page).first).to_have_attribute("data-item-id", expected[0])
+    assert shown_ids(page) == expected
+    expect(item_links(page).filter(has_text="Nova")).to_have_count(0)
+
+    page.reload()
+    expect(page.get_by_role("combobox", name="AI Influencer")).to_have_value(luna)
+    expect(page.get_by_role("combobox", name="Date range")).to_have_value("7d")
+    assert shown_ids(page) == expected
+
+    applied = [e[2] for e in data_layer(page) if e[1] == "activity_filter_applied"]
+    assert applied == []  # a reload is a new page: only what this page did is recorded
+    page.get_by_role("combobox", name="Type").select_option(label="All")
+    events = data_layer(page)
+    assert ["event", "activity_filter_applied", {"filter_name": "event_type", "filter_value": "all"}] in events
+
+
+def test_the_drawer_opens_and_closes_from_the_keyboard_and_returns_focus(open_page) -> None:
+    page = open_page().page
+    sign_in(page, ALICE, "/activity")
+    first = item_links(page).first
+    item_id = str(first.get_attribute("data-item-id"))
+    first.focus()
+    page.keyboard.press("Enter")
+
+    dialog = page.get_by_role("dialog", name="Activity detail")
+    expect(dialog).to_be_visible()
+    expect(page).to_have_url(f"{APP}/activity/{item_id}")
+    close = dialog.get_by_role("button", name="Close")
+    expect(close).to_be_focused()
+    expect(dialog.get_by_text("Generation job id")).to_be_visible()
+    expect(dialog.get_by_role("link", name="View results")).to_be_visible()
+    # Tab stays inside the dialog.
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        assert page.evaluate("document.querySelector('[role=dialog]').contains(document.activeElement)")
+    screenshot(page, "activity-drawer")
+    assert axe_violations(page) == []
+
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(page).to_have_url(f"{APP}/activity")
+    expect(first).to_be_focused()
+
+    opened = [e[2] for e in data_layer(page) if e[1] == "activity_item_opened"]
+    assert len(opened) == 1 and opened[0]["activity_type"].startswith("generation_")
+    assert opened[0] == {
+        "activity_type": opened[0]["activity_type"],
+        "has_generation_link": True,
+        "has_credit_link": True,
+    }
+    viewed = [e[2] for e in data_layer(page) if e[1] == "activity_viewed"]
+    assert viewed == [{"event_count": 50, "date_range": "30d", "event_type_filter": "all"}]
+
+
+def test_a_deep_link_opens_the_drawer_after_a_reload_and_links_to_the_results(open_page) -> None:
+    token = id_token(ALICE)
+    job = next(i for i in feed(token, type="generation") if i["status"] == "completed")
+    page = open_page().page
+    sign_in(page, ALICE, f"/activity/{job['id']}")
+    page.reload()
+    dialog = page.get_by_role("dialog", name="Activity detail")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_text(job["summary"])).to_be_visible()
+    expect(dialog.get_by_text(job["jobId"]).first).to_be_visible()
+    dialog.get_by_role("link", name="View results").click()
+    expect(page).to_have_url(f"{APP}/generations/{job['jobId']}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(job["summary"])
+    expect(page.get_by_role("heading", name="Outputs")).to_be_visible()
+    screenshot(page, "generation")
+    assert axe_violations(page) == []
+
+
+def test_a_credit_item_links_to_its_generation(open_page) -> None:
+    token = id_token(ALICE)
+    refund = next(i for i in feed(token, type="credits") if i["type"] == "credits_refunded")
+    page = open_page().page
+    sign_in(page, ALICE, f"/activity/{refund['id']}")
+    dialog = page.get_by_role("dialog", name="Activity detail")
+    expect(dialog.get_by_text("Balance after")).to_be_visible()
+    expect(dialog.get_by_text("Refund", exact=True).first).to_be_visible()
+    dialog.get_by_role("link", name="View generation").click()
+    expect(page).to_have_url(f"{APP}/activity/job:{refund['jobId']}")
+    expect(dialog.get_by_text(refund["jobId"]).first).to_be_visible()
+
+
+def test_another_users_item_is_not_found_and_shows_none_of_it(open_page) -> None:
+    bob_item = feed(id_token(BOB), type="credits")[0]
+    opened = open_page()
+    opened.watch.expect_error(r"status of 404")  # the API's answer for an item that is not the caller's
+    page = opened.page
+    sign_in(page, ALICE, f"/activity/{bob_item['id']}")
+    dialog = page.get_by_role("dialog", name="Activity detail")
+    expect(dialog.get_by_text("This item was not found")).to_be_visible()
+    expect(dialog.get_by_text(bob_item["summary"])).to_have_count(0)
+    expect(dialog.get_by_text(bob_item["entryId"])).to_have_count(0)
+
+
+def test_an_empty_account_shows_the_empty_state(open_page) -> None:
+    user = helpers.sign_up(helpers.unique("empty") + "@example.com")
+    page = open_page().page
+    sign_in(page, user.email, "/activity", password=user.password)
+    expect(page.get_by_text("No activity matches these filters")).to_be_visible()
+    screenshot(page, "activity-empty")
+
+
+def test_activity_fits_a_phone_and_the_drawer_fills_it(open_page) -> None:
+    page = open_page("phone").page
+    sign_in(page, ALICE, "/activity")
+    expect(item_links(page).first).to_be_visible()
+    assert no_horizontal_scroll(page)
+    screenshot(page, "activity")
+    item_links(page).first.click()
+    dialog = page.get_by_role("dialog", name="Activity detail")
+    expect(dialog.get_by_text("Generation job id")).to_be_visible()
+    box = dialog.bounding_box()
+    assert box is not None and box["x"] == 0 and box["width"] == 375
+    assert no_horizontal_scroll(page)
+    screenshot(page, "activity-drawer")
+    assert axe_violations(page) == []
+
+
+def test_a_reason_with_markup_renders_as_text(open_page) -> None:
+    hostile = "<img src=x onerror=alert(1)>"
+    admin = helpers.sign_in(helpers.User(uid="", email="admin@demo.test", password="demo-password", id_token=""))
+    user = helpers.sign_up(helpers.unique("xss") + "@example.com")
+    response = helpers.adjust(
+        {
+            "uid": user.uid,
+            "type": "image",
+            "direction": "credit",
+            "amount": 7,
+            "reason": hostile,
+            "idempotencyKey": helpers.unique("xss"),
+        },
+        headers=admin.auth_header,
+    )
+    assert response.status_code == 201, response.text
+    opened = open_page()
+    page = opened.page
+    sign_in(page, user.email, "/credits", password=user.password)
+    table = page.get_by_role("table", name="Credits ledger")
+    expect(table.get_by_text(hostile)).to_be_visible()
+    expect(table.locator("img")).to_have_count(0)
+
+    page.goto(f"{APP}/activity")
+    item_links(page).first.click()
+    dialog = page.get_by_role("dialog", name="Activity detail")
+    expect(dialog.get_by_text(hostile).first).to_be_visible()
+    expect(dialog.locator("img")).to_have_count(0)
+    assert opened.watch.errors == []  # the watch records any alert() as an error

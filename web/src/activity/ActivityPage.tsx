@@ -1,0 +1,155 @@
+/** Activity: the user's generations and credit changes, newest first, with the detail drawer. */
+import { useEffect, useRef, useState } from "react";
+import { type Influencers, api } from "../api/client";
+import { track } from "../analytics";
+import { navigate, useLocation } from "../router";
+import { EmptyState, Field, Notice } from "../ui/bits";
+import { usePaged } from "../ui/usePaged";
+import { ActivityList } from "./ActivityList";
+import { DetailDrawer } from "./DetailDrawer";
+import {
+  type ActivityFilters,
+  KIND_LABELS,
+  RANGE_LABELS,
+  type Kind,
+  type Range,
+  activitySearch,
+  parseActivityFilters,
+} from "./filters";
+
+export function ActivityPage({ uid, itemId }: { uid: string; itemId: string | null }) {
+  const location = useLocation();
+  const filters = parseActivityFilters(location.search);
+  const search = activitySearch(filters);
+  const feed = usePaged(`${uid}${search}`, async (cursor) => {
+    const page = await api.activity(filters, cursor);
+    return { items: page.items, nextCursor: page.nextCursor };
+  });
+  const influencers = useInfluencers(uid);
+
+  const viewed = useRef(false);
+  useEffect(() => {
+    if (viewed.current || feed.status !== "ready") return;
+    viewed.current = true;
+    track({
+      name: "activity_viewed",
+      params: { event_count: feed.items.length, date_range: filters.range, event_type_filter: filters.type },
+    });
+  }, [feed.status, feed.items.length, filters.range, filters.type]);
+
+  function apply(name: "date_range" | "event_type" | "ai_influencer", next: ActivityFilters, value: string) {
+    track({ name: "activity_filter_applied", params: { filter_name: name, filter_value: value } });
+    navigate(`/activity${activitySearch(next)}`);
+  }
+
+  return (
+    <>
+      <div className="page-heading">
+        <h1 tabIndex={-1}>Activity</h1>
+        <p className="lede">What you generated and every change to your credits.</p>
+      </div>
+      <section className="panel">
+        <form className="filters" onSubmit={(e) => e.preventDefault()} aria-label="Filters">
+          <Field label="Date range">
+            {(id) => (
+              <select
+                id={id}
+                value={filters.range}
+                onChange={(e) => apply("date_range", { ...filters, range: e.target.value as Range }, e.target.value)}
+              >
+                {Object.entries(RANGE_LABELS).map(([value, label]) => (
+                  <option key={value} value={value}>
+                    {label}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field label="Type">
+            {(id) => (
+              <select
+                id={id}
+                value={filters.type}
+                onChange={(e) => apply("event_type", { ...filters, type: e.target.value as Kind }, e.target.value)}
+              >
+                {Object.entries(KIND_LABELS).map(([value, label]) => (
+                  <option key={value} value={value}>
+                    {label}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+          <Field label="AI Influencer">
+            {(id) => (
+              <select
+                id={id}
+                value={filters.influencerId ?? ""}
+                onChange={(e) =>
+                  apply(
+                    "ai_influencer",
+                    { ...filters, influencerId: e.target.value || undefined },
+                    e.target.value || "all",
+                  )
+                }
+              >
+                <option value="">All influencers</option>
+                {influencers.map((influencer) => (
+                  <option key={influencer.id} value={influencer.id}>
+                    {influencer.name ?? influencer.id}
+                  </option>
+                ))}
+              </select>
+            )}
+          </Field>
+        </form>
+        {feed.status === "error" && feed.error && <Notice tone="error">{feed.error.message}</Notice>}
+        {feed.status === "loading" ? <ActivitySkeleton /> : <ActivityList items={feed.items} search={search} />}
+        {feed.status === "ready" && feed.items.length === 0 && (
+          <EmptyState title="No activity matches these filters">
+            <p>Try a longer date range or another type.</p>
+          </EmptyState>
+        )}
+        {feed.hasMore && (
+          <div className="load-more">
+            <button type="button" className="button" onClick={feed.loadMore} disabled={feed.status === "more"}>
+              {feed.status === "more" ? "Loading…" : "Load more"}
+            </button>
+          </div>
+        )}
+      </section>
+      {itemId && <DetailDrawer itemId={itemId} search={search} onClose={() => navigate(`/activity${search}`)} />}
+    </>
+  );
+}
+
+function useInfluencers(uid: string): Influencers["influencers"] {
+  const [state, setState] = useState<{ uid: string; list: Influencers["influencers"] }>({ uid, list: [] });
+  useEffect(() => {
+    let live = true;
+    api.influencers().then(
+      (result) => live && setState({ uid, list: result.influencers }),
+      () => live && setState({ uid, list: [] }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [uid]);
+  return state.uid === uid ? state.list : [];
+}
+
+function ActivitySkeleton() {
+  return (
+    <div className="activity-skeleton" aria-busy="true">
+      <span className="sr-only" role="status">
+        Loading activity
+      </span>
+      {Array.from({ length: 6 }, (_, i) => (
+        <div key={i} className="skeleton-item" aria-hidden="true">
+          <span className="skeleton skeleton-circle" />
+          <span className="skeleton skeleton-line" />
+        </div>
+      ))}
+    </div>
+  );
+}

@@ -1,0 +1,208 @@
+/** The Activity detail drawer: every field of the item, ids to copy, links to results and entries. */
+import { useEffect, useState } from "react";
+import { type ActivityDetail, ApiError, type Entry, api } from "../api/client";
+import { track } from "../analytics";
+import { count, creditTypeLabel, signed, sourceLabel } from "../format";
+import { Link } from "../router";
+import { CopyableId, Notice, Spinner, Time } from "../ui/bits";
+import { Dialog } from "../ui/Dialog";
+import { ACTION_LABELS, TYPE_LABELS, creditsDelta, plural, qualityLabel, statusLabel } from "./labels";
+
+type Loaded =
+  { status: "loading" } | { status: "ready"; detail: ActivityDetail } | { status: "error"; error: ApiError };
+
+export function DetailDrawer({ itemId, search, onClose }: { itemId: string; search: string; onClose: () => void }) {
+  const [loaded, setLoaded] = useState<Loaded & { itemId: string }>({ itemId, status: "loading" });
+  useEffect(() => {
+    let live = true;
+    api.activityItem(itemId).then(
+      (detail) => {
+        if (!live) return;
+        setLoaded({ itemId, status: "ready", detail });
+        track({
+          name: "activity_item_opened",
+          params: {
+            activity_type: detail.item.type,
+            has_generation_link: Boolean(detail.job),
+            has_credit_link: detail.entries.length > 0,
+          },
+        });
+      },
+      (error: unknown) =>
+        live &&
+        setLoaded({
+          itemId,
+          status: "error",
+          error: error instanceof ApiError ? error : new ApiError(0, "network", "The server could not be reached."),
+        }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [itemId]);
+
+  const state: Loaded = loaded.itemId === itemId ? loaded : { status: "loading" };
+  return (
+    <Dialog
+      label="Activity detail"
+      variant="drawer"
+      onClose={onClose}
+      returnFocus={() =>
+        document.querySelector<HTMLElement>(`[data-item-id="${CSS.escape(itemId)}"]`) ?? document.querySelector("h1")
+      }
+    >
+      {state.status === "loading" && <Spinner label="Loading the item" />}
+      {state.status === "error" &&
+        (state.error.code === "not_found" ? (
+          <div className="not-found">
+            <p className="empty-title">This item was not found</p>
+            <p>It may have been typed wrong, or it belongs to another account.</p>
+          </div>
+        ) : (
+          <Notice tone="error">{state.error.message}</Notice>
+        ))}
+      {state.status === "ready" && <DetailBody detail={state.detail} search={search} />}
+    </Dialog>
+  );
+}
+
+function DetailBody({ detail, search }: { detail: ActivityDetail; search: string }) {
+  const { item, job, entries } = detail;
+  const settings = (item.settings ?? {}) as Record<string, unknown>;
+  const debit = entries.find((e) => e.direction === "debit");
+  return (
+    <div className="detail">
+      <p className="detail-summary">{item.summary}</p>
+      <dl className="facts">
+        <Fact term="Type">{TYPE_LABELS[item.type]}</Fact>
+        <Fact term="Time">
+          <Time iso={item.time} />
+        </Fact>
+        {item.kind === "generation" ? (
+          <>
+            <Fact term="Status">{statusLabel(item.status)}</Fact>
+            <Fact term="AI Influencer">
+              {item.influencer?.name ?? "None"}
+              {item.influencer?.id && <span className="muted"> (id: {item.influencer.id})</span>}
+            </Fact>
+            <Fact term="Quality">{qualityLabel(settings.quality) ?? "—"}</Fact>
+            <Fact term="Aspect ratio">{String(settings.aspectRatio ?? "—")}</Fact>
+            {typeof settings.model === "string" && <Fact term="Model">{settings.model}</Fact>}
+            {typeof settings.numImages === "number" && <Fact term="Images">{settings.numImages}</Fact>}
+            {typeof settings.durationSec === "number" && <Fact term="Duration">{settings.durationSec} s</Fact>}
+            {job?.createdAt && (
+              <Fact term="Created">
+                <Time iso={job.createdAt} />
+              </Fact>
+            )}
+            {item.failureReason && <Fact term="Failure">{item.failureReason}</Fact>}
+            <Fact term="Credits">
+              {item.credits
+                ? `${signed(-item.credits.charged)} ${item.credits.type} ${plural(item.credits.charged, "credit")}` +
+                  (item.credits.refunded ? `, ${signed(item.credits.refunded)} refunded` : "")
+                : "Not charged"}
+            </Fact>
+            {debit && <Fact term="Balance after">{count(debit.balance_after)}</Fact>}
+          </>
+        ) : (
+          <>
+            <Fact term="Credits">{creditsDelta(item)}</Fact>
+            <Fact term="Balance after">{count(item.balanceAfter ?? 0)}</Fact>
+            <Fact term="Action">{ACTION_LABELS[item.action ?? ""] ?? item.action}</Fact>
+            <Fact term="Source">{sourceLabel(item.source ?? "")}</Fact>
+            <Fact term="Reason">{item.reason || "—"}</Fact>
+          </>
+        )}
+      </dl>
+
+      <h3>Reference ids</h3>
+      <dl className="facts ids">
+        {(item.jobId ?? job?.id) && (
+          <Fact term="Generation job id">
+            <CopyableId label="generation job id" value={(item.jobId ?? job?.id) as string} />
+          </Fact>
+        )}
+        {entries.map((entry) => (
+          <Fact
+            key={entry.id}
+            term={
+              entries.length > 1
+                ? `Credit transaction id (${entry.source === "refund" ? "refund" : "charge"})`
+                : "Credit transaction id"
+            }
+          >
+            <CopyableId label={`credit transaction id ${entry.id}`} value={entry.id} />
+          </Fact>
+        ))}
+        {item.paymentId && (
+          <Fact term="Payment id">
+            <CopyableId label="payment id" value={item.paymentId} />
+          </Fact>
+        )}
+        {item.invoiceId && (
+          <Fact term="Invoice id">
+            <CopyableId label="invoice id" value={item.invoiceId} />
+          </Fact>
+        )}
+      </dl>
+
+      {job && (
+        <div className="detail-links">
+          {job.outputs && job.outputs.length > 0 && item.kind === "generation" && (
+            <ul className="output-links" aria-label="Outputs">
+              {job.outputs.map((url, i) => (
+                <li key={`${i}-${url}`}>
+                  <a href={url} target="_blank" rel="noreferrer noopener">
+                    Output {i + 1}
+                  </a>
+                </li>
+              ))}
+            </ul>
+          )}
+          {item.kind === "generation" ? (
+            <Link href={`/generations/${encodeURIComponent(job.id)}`} className="button button-primary">
+              View results
+            </Link>
+          ) : (
+            <Link href={`/activity/job:${job.id}${search}`} className="button">
+              View generation
+            </Link>
+          )}
+        </div>
+      )}
+
+      {entries.length > 0 && (
+        <>
+          <h3>Ledger entries</h3>
+          <ul className="linked-entries">
+            {entries.map((entry) => (
+              <LinkedEntry key={entry.id} entry={entry} current={item.id === `entry:${entry.id}`} search={search} />
+            ))}
+          </ul>
+        </>
+      )}
+    </div>
+  );
+}
+
+function LinkedEntry({ entry, current, search }: { entry: Entry; current: boolean; search: string }) {
+  const text = `${signed(entry.delta)} ${creditTypeLabel(entry.type).toLowerCase()} · ${sourceLabel(entry.source)} · balance ${count(entry.balance_after)}`;
+  return (
+    <li>
+      {current ? <span>{text}</span> : <Link href={`/activity/entry:${entry.id}${search}`}>{text}</Link>}
+      <span className="muted">
+        {" "}
+        <Time iso={entry.createdAt} />
+      </span>
+    </li>
+  );
+}
+
+function Fact({ term, children }: { term: string; children: React.ReactNode }) {
+  return (
+    <div className="fact">
+      <dt>{term}</dt>
+      <dd>{children}</dd>
+    </div>
+  );
+}

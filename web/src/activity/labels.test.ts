@@ -1,0 +1,49 @@
+import { describe, expect, it } from "vitest";
+import type { ActivityItem } from "../api/client";
+import { creditsDelta, creditsHeadline, generationCredits } from "./labels";
+
+function item(fields: Partial<ActivityItem>): ActivityItem {
+  return {
+    id: "x",
+    kind: "generation",
+    type: "generation_completed",
+    time: "2026-11-22T00:00:00Z",
+    summary: "",
+    ...fields,
+  };
+}
+
+describe("generation credits", () => {
+  it("shows what a job cost, or what came back when it was refunded", () => {
+    const charged = {
+      type: "image" as const,
+      charged: 10,
+      refunded: 0,
+      net: -10,
+      debitEntryId: "d",
+      refundEntryId: null,
+    };
+    expect(generationCredits(item({ credits: charged }))).toEqual({ text: "−10 credits", tone: "debit" });
+    expect(generationCredits(item({ credits: { ...charged, refunded: 10, net: 0, refundEntryId: "r" } }))).toEqual({
+      text: "+10 refunded",
+      tone: "credit",
+    });
+    expect(generationCredits(item({ credits: null }))).toBeNull();
+    expect(generationCredits(item({ credits: { ...charged, charged: 1, net: -1 } }))?.text).toBe("−1 credit");
+  });
+});
+
+describe("credits items", () => {
+  it("reads like the wireframe", () => {
+    const refresh = item({
+      kind: "credits",
+      type: "credits_refreshed",
+      reason: "Pro plan",
+      delta: 300,
+      creditType: "image",
+    });
+    expect(creditsHeadline(refresh)).toBe("Credits refreshed (Pro plan)");
+    expect(creditsDelta(refresh)).toBe("+300 image credits");
+    expect(creditsHeadline(item({ kind: "credits", type: "credits_adjusted", reason: "" }))).toBe("Credits adjusted");
+  });
+});

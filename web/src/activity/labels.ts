@@ -1,0 +1,67 @@
+/** How Activity items read: their headline, their credits, their settings. Pure functions. */
+import type { ActivityItem } from "../api/client";
+import { count, signed } from "../format";
+
+export const TYPE_LABELS: Record<ActivityItem["type"], string> = {
+  generation_started: "Generation started",
+  generation_completed: "Generation completed",
+  generation_failed: "Generation failed",
+  credits_consumed: "Credits consumed",
+  credits_refunded: "Credits refunded",
+  credits_purchased: "Credits purchased",
+  credits_refreshed: "Credits refreshed",
+  credits_adjusted: "Credits adjusted",
+  credits_reversed: "Purchase refunded",
+};
+
+export const ACTION_LABELS: Record<string, string> = {
+  consume: "Consume",
+  refund: "Refund",
+  purchase: "Purchase",
+  refresh: "Refresh",
+  adjust: "Adjustment",
+  reversal: "Reversal",
+};
+
+/** The credits a generation item carries: "−10 credits", "+10 refunded", or nothing. */
+export function generationCredits(item: ActivityItem): { text: string; tone: "debit" | "credit" } | null {
+  const credits = item.credits;
+  if (!credits) return null;
+  if (credits.refunded > 0) return { text: `+${count(credits.refunded)} refunded`, tone: "credit" };
+  return { text: `${signed(-credits.charged)} ${plural(credits.charged, "credit")}`, tone: "debit" };
+}
+
+/** The headline of a credits item: "Credits refreshed (Pro plan)". */
+export function creditsHeadline(item: ActivityItem): string {
+  const label = TYPE_LABELS[item.type];
+  return item.reason ? `${label} (${item.reason})` : label;
+}
+
+/** "+300 image credits". */
+export function creditsDelta(item: ActivityItem): string {
+  const delta = item.delta ?? 0;
+  return [signed(delta), item.creditType, plural(delta, "credit")].filter(Boolean).join(" ");
+}
+
+export function plural(n: number, word: string): string {
+  return Math.abs(n) === 1 ? word : `${word}s`;
+}
+
+export function qualityLabel(quality: unknown): string | null {
+  return quality === "hq" ? "HQ" : quality === "standard" ? "Standard" : null;
+}
+
+export function statusLabel(status: string | undefined): string {
+  switch (status) {
+    case "completed":
+      return "Completed";
+    case "failed":
+      return "Failed";
+    case "processing":
+      return "Processing";
+    case "queued":
+      return "Queued";
+    default:
+      return status ?? "";
+  }
+}

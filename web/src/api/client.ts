@@ -1,0 +1,110 @@
+/**
+ * The typed client of the HTTP API. Its types are generated from docs/openapi.yaml
+ * (`npm run api:types`, run before every type check and build), so a change of the
+ * contract that the pages do not follow fails the type check.
+ */
+import { config } from "../config";
+import { idToken } from "../firebase";
+import type { components, paths } from "./schema";
+
+type Schemas = components["schemas"];
+type JsonOf<R> = R extends { content: { "application/json": infer J } } ? J : never;
+type GetResponse<P extends keyof paths> = paths[P] extends { get: { responses: { 200: infer R } } } ? JsonOf<R> : never;
+type PostResponse<P extends keyof paths> = paths[P] extends { post: { responses: infer Rs } }
+  ? JsonOf<Rs[keyof Rs & (200 | 201)]>
+  : never;
+type PostBody<P extends keyof paths> = paths[P] extends {
+  post: { requestBody: { content: { "application/json": infer B } } };
+}
+  ? B
+  : never;
+
+export type Entry = Schemas["Entry"];
+export type Balances = Schemas["Balances"];
+export type CreditType = Schemas["CreditType"];
+export type Direction = Schemas["Direction"];
+export type Source = Schemas["Source"];
+export type ActivityItem = Schemas["ActivityItem"];
+export type Job = Schemas["Job"];
+export type LedgerPage = GetResponse<"/api/credits/ledger">;
+export type ActivityPage = GetResponse<"/api/activity">;
+export type ActivityDetail = GetResponse<"/api/activity/{itemId}">;
+export type Influencers = GetResponse<"/api/activity/influencers">;
+export type Packs = GetResponse<"/api/credits/packs">;
+export type Pack = Packs["packs"][number];
+export type Checkout = PostResponse<"/api/credits/checkout">;
+export type TestCheckout = PostResponse<"/api/credits/test-checkout">;
+export type ExportLink = PostResponse<"/api/credits/export-link">;
+export type LedgerFilterBody = PostBody<"/api/credits/export-link">;
+
+/** The error body every route answers with: `{"error": {"code", "message", "details"}}`. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+    this.name = "ApiError";
+  }
+}
+
+export type Query = Record<string, string | number | null | undefined>;
+
+export function queryString(query: Query = {}): string {
+  const params = new URLSearchParams();
+  for (const [name, value] of Object.entries(query)) {
+    if (value !== undefined && value !== null && value !== "") params.set(name, String(value));
+  }
+  const text = params.toString();
+  return text ? `?${text}` : "";
+}
+
+async function request<T>(method: "GET" | "POST", path: string, query?: Query, body?: unknown): Promise<T> {
+  const token = await idToken();
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(`${config.apiBase}${path}${queryString(query)}`, {
+    method,
+    headers,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const data: unknown = await response.json().catch(() => null);
+  if (!response.ok) {
+    const error = (data as { error?: { code?: string; message?: string; details?: Record<string, unknown> } } | null)
+      ?.error;
+    throw new ApiError(
+      response.status,
+      error?.code ?? "internal",
+      error?.message ?? `request failed (${response.status})`,
+      error?.details,
+    );
+  }
+  return data as T;
+}
+
+export interface LedgerQuery {
+  type?: CreditType;
+  direction?: Direction;
+  source?: Source;
+  /** Inclusive start, an ISO date-time. */
+  from?: string;
+  /** Exclusive end, an ISO date-time. */
+  to?: string;
+}
+
+export const api = {
+  ledger: (filters: LedgerQuery, cursor?: string | null, limit = 50) =>
+    request<LedgerPage>("GET", "/credits/ledger", { ...filters, cursor, limit }),
+  exportLink: (filters: LedgerQuery) => request<ExportLink>("POST", "/credits/export-link", undefined, filters),
+  activity: (query: { range: string; type: string; influencerId?: string }, cursor?: string | null) =>
+    request<ActivityPage>("GET", "/activity", { ...query, cursor }),
+  activityItem: (itemId: string) => request<ActivityDetail>("GET", `/activity/${encodeURIComponent(itemId)}`),
+  influencers: () => request<Influencers>("GET", "/activity/influencers"),
+  packs: () => request<Packs>("GET", "/credits/packs"),
+  checkout: (pack: string) => request<Checkout>("POST", "/credits/checkout", undefined, { pack }),
+  testCheckout: (session: string, pack: string) =>
+    request<TestCheckout>("POST", "/credits/test-checkout", undefined, { session, pack }),
+};

@@ -1,0 +1,142 @@
+/** The shell: who is signed in, which page the URL names, and the navigation around it. */
+import { useEffect } from "react";
+import { ActivityPage } from "../activity/ActivityPage";
+import { SignInPage } from "../auth/SignInPage";
+import { CreditsPage } from "../credits/CreditsPage";
+import { TestCheckoutPage } from "../credits/TestCheckoutPage";
+import { TopUpPage } from "../credits/TopUpPage";
+import { type Session, signOut, useSession } from "../firebase";
+import { GenerationPage } from "../generations/GenerationPage";
+import { Link, navigate, useLocation } from "../router";
+import { Spinner } from "../ui/bits";
+import { safeNext } from "./safeNext";
+
+type SignedIn = Extract<Session, { status: "signedIn" }>;
+
+export function App() {
+  const session = useSession();
+  const { pathname, search } = useLocation();
+
+  useEffect(() => {
+    if (session.status === "signedOut" && pathname !== "/sign-in") {
+      const next = pathname === "/" ? "" : `?next=${encodeURIComponent(pathname + search)}`;
+      navigate(`/sign-in${next}`, { replace: true });
+    }
+    if (session.status === "signedIn" && (pathname === "/sign-in" || pathname === "/")) {
+      navigate(safeNext(new URLSearchParams(search).get("next")), { replace: true });
+    }
+  }, [session.status, pathname, search]);
+
+  if (session.status === "loading") {
+    return (
+      <div className="boot">
+        <Spinner label="Loading" />
+      </div>
+    );
+  }
+  if (session.status === "signedOut") {
+    return (
+      <main id="main" className="main main-narrow">
+        <SignInPage />
+      </main>
+    );
+  }
+  return (
+    <>
+      <a href="#main" className="skip-link">
+        Skip to content
+      </a>
+      <Header session={session} pathname={pathname} />
+      <main id="main" className="main">
+        <Page session={session} pathname={pathname} />
+      </main>
+    </>
+  );
+}
+
+function Header({ session, pathname }: { session: SignedIn; pathname: string }) {
+  const links = [
+    { href: "/credits", label: "Credits", active: pathname.startsWith("/credits") || pathname.startsWith("/top-up") },
+    {
+      href: "/activity",
+      label: "Activity",
+      active: pathname.startsWith("/activity") || pathname.startsWith("/generations"),
+    },
+  ];
+  return (
+    <header className="app-header">
+      <div className="app-header-inner">
+        <Link href="/credits" className="brand">
+          <span className="brand-mark" aria-hidden="true" />
+          Credits
+        </Link>
+        <nav aria-label="Main">
+          <ul>
+            {links.map((link) => (
+              <li key={link.href}>
+                <Link href={link.href} aria-current={link.active ? "page" : undefined}>
+                  {link.label}
+                </Link>
+              </li>
+            ))}
+          </ul>
+        </nav>
+        <div className="account">
+          <span className="account-email" title={session.email ?? session.uid}>
+            {session.email ?? session.uid}
+          </span>
+          <button type="button" className="button button-small" onClick={() => void signOut()}>
+            Sign out
+          </button>
+        </div>
+      </div>
+    </header>
+  );
+}
+
+function Page({ session, pathname }: { session: SignedIn; pathname: string }) {
+  const activity = /^\/activity(?:\/(.+))?$/.exec(pathname);
+  const generation = /^\/generations\/(.+)$/.exec(pathname);
+  let title: string;
+  let page: React.ReactNode;
+  if (pathname === "/credits" || pathname === "/" || pathname === "/sign-in") {
+    title = "Credits usage";
+    page = <CreditsPage session={session} />;
+  } else if (pathname === "/top-up") {
+    title = "Top up";
+    page = <TopUpPage />;
+  } else if (pathname === "/top-up/test-checkout") {
+    title = "Test checkout";
+    page = <TestCheckoutPage />;
+  } else if (activity) {
+    title = "Activity";
+    page = <ActivityPage uid={session.uid} itemId={activity[1] ? decodeURIComponent(activity[1]) : null} />;
+  } else if (generation?.[1]) {
+    title = "Generation";
+    page = <GenerationPage jobId={decodeURIComponent(generation[1])} />;
+  } else {
+    title = "Not found";
+    page = (
+      <div className="panel not-found">
+        <h1>Page not found</h1>
+        <p>
+          There is nothing at this address. Go to <Link href="/credits">Credits usage</Link> or{" "}
+          <Link href="/activity">Activity</Link>.
+        </p>
+      </div>
+    );
+  }
+  return (
+    <>
+      <DocumentTitle title={title} />
+      {page}
+    </>
+  );
+}
+
+function DocumentTitle({ title }: { title: string }) {
+  useEffect(() => {
+    document.title = `${title} · Credits`;
+  }, [title]);
+  return null;
+}

@@ -1,0 +1,35 @@
+import { count } from "../format";
+import { Link } from "../router";
+import { useBalances } from "./useBalances";
+
+export function BalanceCards({ uid }: { uid: string }) {
+  const balances = useBalances(uid);
+  const cards = [
+    { label: "Image credits", value: balances.image, hint: "for text-to-image and image-to-image" },
+    { label: "Video credits", value: balances.video, hint: "for text-to-video and image-to-video" },
+  ];
+  return (
+    <section className="balances" aria-label="Balances" aria-busy={balances.status === "loading"}>
+      {cards.map((card) => (
+        <div className="balance-card" key={card.label}>
+          <h2 className="balance-label">{card.label}</h2>
+          <p className="balance-value" aria-live="polite">
+            {balances.status === "loading" ? (
+              <span className="skeleton skeleton-number" aria-hidden="true" />
+            ) : (
+              count(card.value)
+            )}
+            {balances.status === "loading" && <span className="sr-only">Loading</span>}
+          </p>
+          <p className="balance-hint">{card.hint}</p>
+        </div>
+      ))}
+      <div className="balance-actions">
+        <Link href="/top-up" className="button button-primary">
+          Top up
+        </Link>
+        {balances.status === "error" && <p className="error-text">Live balances are unavailable right now.</p>}
+      </div>
+    </section>
+  );
+}

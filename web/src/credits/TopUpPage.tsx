@@ -1,0 +1,79 @@
+/** Top up: the credit-pack catalog; buying goes to Stripe Checkout (or the local test checkout). */
+import { useEffect, useState } from "react";
+import { ApiError, type Packs, api } from "../api/client";
+import { count } from "../format";
+import { Link, useLocation } from "../router";
+import { Notice, Spinner } from "../ui/bits";
+
+export function money(minor: number, currency: string): string {
+  return new Intl.NumberFormat("en-US", { style: "currency", currency: currency.toUpperCase() }).format(minor / 100);
+}
+
+export function TopUpPage() {
+  const location = useLocation();
+  const cancelled = new URLSearchParams(location.search).get("checkout") === "cancelled";
+  const [catalog, setCatalog] = useState<Packs | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [buying, setBuying] = useState<string | null>(null);
+
+  useEffect(() => {
+    api
+      .packs()
+      .then(setCatalog, (e: unknown) => setError(e instanceof ApiError ? e.message : "The packs could not be loaded."));
+  }, []);
+
+  async function buy(pack: string) {
+    setBuying(pack);
+    setError(null);
+    try {
+      const { url } = await api.checkout(pack);
+      window.location.assign(url);
+    } catch (e) {
+      setBuying(null);
+      setError(e instanceof ApiError ? e.message : "The checkout could not be started.");
+    }
+  }
+
+  return (
+    <>
+      <div className="page-heading">
+        <h1>Top up</h1>
+        <p className="lede">
+          Buy a credit pack. Credits never expire and appear on <Link href="/credits">Credits usage</Link> as soon as
+          the payment is confirmed.
+        </p>
+      </div>
+      {cancelled && <Notice>The checkout was cancelled; nothing was charged.</Notice>}
+      {catalog?.testMode && (
+        <Notice>
+          <strong>Test mode.</strong> This app runs on the local emulators: checkout is simulated and no card is
+          charged.
+        </Notice>
+      )}
+      {error && <Notice tone="error">{error}</Notice>}
+      {!catalog && !error && <Spinner label="Loading the packs" />}
+      {catalog && (
+        <ul className="packs" aria-label="Credit packs">
+          {catalog.packs.map((pack) => (
+            <li key={pack.id} className="pack">
+              <h2>{pack.name}</h2>
+              <p className="pack-price">{money(pack.unitAmount, pack.currency)}</p>
+              <p className="pack-credits">
+                Adds {count(pack.credits)} {pack.creditType} credits to your balance. One-time payment.
+              </p>
+              <button
+                type="button"
+                className="button button-primary"
+                onClick={() => buy(pack.id)}
+                disabled={buying !== null}
+                aria-label={`Buy ${pack.name}`}
+              >
+                {buying === pack.id ? "Opening checkout…" : "Buy"}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </>
+  );
+}
