@@ -44,7 +44,8 @@ done
 cat <<EOF
 
 The credits ledger runs locally (project demo-credits):
-  App and API (Hosting)   http://127.0.0.1:5000          e.g. http://127.0.0.1:5000/api/health
+  Web app (Hosting)       http://127.0.0.1:5000          sign in as alice@demo.test, password demo-password
+  API (Hosting)           http://127.0.0.1:5000/api/     e.g. http://127.0.0.1:5000/api/health
   Firestore emulator      127.0.0.1:8080                 (Authorization: Bearer owner reads everything)
   Auth emulator           127.0.0.1:9099
   Functions emulator      127.0.0.1:5001
