@@ -223,3 +223,13 @@ def test_a_reason_with_markup_renders_as_text(open_page) -> None:
     expect(dialog.get_by_text(hostile).first).to_be_visible()
     expect(dialog.locator("img")).to_have_count(0)
     assert opened.watch.errors == []  # the watch records any alert() as an error
+
+
+def test_the_generation_page_fits_a_phone(open_page) -> None:
+    job = next(i for i in feed(id_token(ALICE), type="generation") if i["status"] == "completed")
+    page = open_page("phone").page
+    sign_in(page, ALICE, f"/generations/{job['jobId']}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(job["summary"])
+    expect(page.get_by_role("img", name="Output 1", exact=False).first).to_be_visible()
+    assert no_horizontal_scroll(page)
+    screenshot(page, "generation")

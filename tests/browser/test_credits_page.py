@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import UTC, datetime
 
 from e2e import helpers
 from playwright.sync_api import expect
@@ -132,6 +133,28 @@ def test_the_table_stacks_on_a_phone(open_page) -> None:
     assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 375
     screenshot(page, "credits")
     assert axe_violations(page) == []
+
+
+def test_a_generation_elsewhere_lowers_the_balance_on_screen_without_a_reload(open_page) -> None:
+    admin = helpers.sign_in(helpers.User(uid="", email="admin@demo.test", password="demo-password", id_token=""))
+    user = helpers.sign_up(helpers.unique("live") + "@example.com")
+    grant = {"uid": user.uid, "type": "image", "direction": "credit", "amount": 30, "reason": "Starter credits"}
+    assert helpers.adjust({**grant, "idempotencyKey": helpers.unique("grant")}, admin.auth_header).status_code == 201
+    page = open_page().page
+    sign_in(page, user.email, password=user.password)
+    assert balance_shown(page, "Image credits") == 30
+    page.evaluate("window.__sameDocument = true")
+
+    # The generation pipeline writes a job; the billing trigger reserves 5 HQ images = 10 credits.
+    job = {"uid": user.uid, "status": "queued", "source": "text2image", "numImages": 5, "quality": "hq"}
+    now = datetime.now(UTC)
+    helpers.create_document("generation_jobs", helpers.unique("job"), {**job, "createdAt": now, "updatedAt": now})
+    balances = page.get_by_role("region", name="Balances")
+    expect(balances.get_by_text("20", exact=True)).to_be_visible(timeout=30_000)
+    assert page.evaluate("window.__sameDocument") is True
+    page.reload()
+    wait_loaded(page)
+    assert column(page, "Amount")[0] == "−10"
 
 
 def test_an_empty_account_shows_the_empty_state(open_page) -> None:

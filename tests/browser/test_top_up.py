@@ -66,3 +66,8 @@ def test_top_up_fits_a_phone(open_page) -> None:
     expect(page.get_by_role("button", name="Buy 100 image credits")).to_be_visible()
     assert no_horizontal_scroll(page)
     screenshot(page, "top-up")
+    page.get_by_role("button", name="Buy 100 image credits").click()
+    expect(page.get_by_role("button", name="Pay (test)")).to_be_visible()
+    assert no_horizontal_scroll(page)
+    screenshot(page, "test-checkout")
+    assert axe_violations(page) == []
