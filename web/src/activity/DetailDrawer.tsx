@@ -6,7 +6,7 @@ import { count, creditTypeLabel, signed, sourceLabel } from "../format";
 import { Link } from "../router";
 import { CopyableId, Notice, Spinner, Time } from "../ui/bits";
 import { Dialog } from "../ui/Dialog";
-import { ACTION_LABELS, TYPE_LABELS, creditsDelta, plural, qualityLabel, statusLabel } from "./labels";
+import { ACTION_LABELS, TYPE_LABELS, creditsDelta, generationCost, qualityLabel, statusLabel } from "./labels";
 
 type Loaded =
   { status: "loading" } | { status: "ready"; detail: ActivityDetail } | { status: "error"; error: ApiError };
@@ -96,12 +96,7 @@ function DetailBody({ detail, search }: { detail: ActivityDetail; search: string
               </Fact>
             )}
             {item.failureReason && <Fact term="Failure">{item.failureReason}</Fact>}
-            <Fact term="Credits">
-              {item.credits
-                ? `${signed(-item.credits.charged)} ${item.credits.type} ${plural(item.credits.charged, "credit")}` +
-                  (item.credits.refunded ? `, ${signed(item.credits.refunded)} refunded` : "")
-                : "Not charged"}
-            </Fact>
+            <Fact term="Credits">{generationCost(item.credits)}</Fact>
             {debit && <Fact term="Balance after">{count(debit.balance_after)}</Fact>}
           </>
         ) : (

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ActivityItem } from "../api/client";
-import { creditsDelta, creditsHeadline, generationCredits } from "./labels";
+import { creditsDelta, creditsHeadline, generationCost, generationCredits } from "./labels";
 
 function item(fields: Partial<ActivityItem>): ActivityItem {
   return {
@@ -30,6 +30,9 @@ describe("generation credits", () => {
     });
     expect(generationCredits(item({ credits: null }))).toBeNull();
     expect(generationCredits(item({ credits: { ...charged, charged: 1, net: -1 } }))?.text).toBe("−1 credit");
+    expect(generationCost(charged)).toBe("−10 image credits");
+    expect(generationCost({ ...charged, refunded: 10, net: 0 })).toBe("−10 image credits, +10 refunded");
+    expect(generationCost(null)).toBe("Not charged");
   });
 });
 

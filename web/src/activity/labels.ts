@@ -31,6 +31,13 @@ export function generationCredits(item: ActivityItem): { text: string; tone: "de
   return { text: `${signed(-credits.charged)} ${plural(credits.charged, "credit")}`, tone: "debit" };
 }
 
+/** What a generation cost, for its detail: "−10 image credits, +10 refunded" or "Not charged". */
+export function generationCost(credits: ActivityItem["credits"]): string {
+  if (!credits) return "Not charged";
+  const charged = `${signed(-credits.charged)} ${credits.type} ${plural(credits.charged, "credit")}`;
+  return credits.refunded ? `${charged}, ${signed(credits.refunded)} refunded` : charged;
+}
+
 /** The headline of a credits item: "Credits refreshed (Pro plan)". */
 export function creditsHeadline(item: ActivityItem): string {
   const label = TYPE_LABELS[item.type];

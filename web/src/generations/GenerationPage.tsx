@@ -1,10 +1,9 @@
 /** A generation's result: the job, what it cost, and its outputs (the deep-link target of Activity). */
 import { useEffect, useState } from "react";
 import { type ActivityDetail, ApiError, api } from "../api/client";
-import { signed } from "../format";
 import { Link } from "../router";
 import { Notice, Spinner, Time } from "../ui/bits";
-import { qualityLabel, statusLabel } from "../activity/labels";
+import { generationCost, qualityLabel, statusLabel } from "../activity/labels";
 
 export function GenerationPage({ jobId }: { jobId: string }) {
   const [state, setState] = useState<{ jobId: string; detail?: ActivityDetail; error?: ApiError }>({ jobId });
@@ -74,14 +73,10 @@ export function GenerationPage({ jobId }: { jobId: string }) {
             )}
             <div className="fact">
               <dt>Credits</dt>
-              <dd>
-                {item.credits
-                  ? `${signed(-item.credits.charged)}${item.credits.refunded ? `, ${signed(item.credits.refunded)} refunded` : ""}`
-                  : "Not charged"}
-              </dd>
+              <dd>{generationCost(item.credits)}</dd>
             </div>
           </dl>
-          <h2>Outputs</h2>
+          <h2 className="section-heading">Outputs</h2>
           {job.outputs && job.outputs.length > 0 ? (
             <ul className="outputs">
               {job.outputs.map((url, i) => (
