@@ -115,6 +115,9 @@ def test_export_csv_downloads_the_filtered_rows(open_page) -> None:
     with page.expect_download() as download_info:
         page.get_by_role("button", name="Export CSV").click()
     download = download_info.value
+    # The browser fetched the file itself from a signed link: the CSV streamed to disk and
+    # was never assembled in the page (a blob: or data: URL would mean it was).
+    assert download.url.startswith(f"{APP}/api/exports/")
     assert download.suggested_filename.endswith(".csv")
     rows = list(csv.DictReader(io.StringIO(download.path().read_text())))
     expected = all_entries(id_token(ALICE), direction="credit")

@@ -49,6 +49,20 @@ def test_a_wrong_password_is_refused_in_words(open_page) -> None:
     expect(page.get_by_role("button", name="Sign out")).to_have_count(0)
 
 
+def test_hosting_sends_the_security_headers_and_serves_deep_links(open_page) -> None:
+    page = open_page().page
+    response = page.goto(f"{APP}/activity/job:some-job?range=7d")
+    assert response is not None and response.status == 200
+    headers = response.headers
+    policy = headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "frame-ancestors 'none'" in policy and "object-src 'none'" in policy
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["x-frame-options"] == "DENY"
+    assert headers["referrer-policy"] == "strict-origin-when-cross-origin"
+    # A deep link is the app (index.html), which sends the signed-out visitor to sign in.
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+
+
 def test_the_sign_in_page_fits_a_phone(open_page) -> None:
     page = open_page("phone").page
     page.goto(f"{APP}/sign-in")
