@@ -36,6 +36,17 @@ export type Checkout = PostResponse<"/api/credits/checkout">;
 export type TestCheckout = PostResponse<"/api/credits/test-checkout">;
 export type ExportLink = PostResponse<"/api/credits/export-link">;
 export type LedgerFilterBody = PostBody<"/api/credits/export-link">;
+export type AdminLedgerPage = GetResponse<"/api/admin/credits/ledger">;
+export type AdminQuery = AdminLedgerPage["query"];
+export type LowBalanceUsers = GetResponse<"/api/admin/credits/users">;
+export type LowBalanceUser = LowBalanceUsers["users"][number];
+export type Summaries = GetResponse<"/api/admin/credits/summaries">;
+export type DailySummary = Schemas["DailySummary"];
+export type Anomalies = GetResponse<"/api/admin/credits/anomalies">;
+/** An anomaly: its common fields, and the case's own (amounts, ids) as the API sends them. */
+export type Anomaly = Anomalies["anomalies"][number] & Record<string, unknown>;
+export type AdjustBody = PostBody<"/api/admin/credits/adjust">;
+export type Adjusted = PostResponse<"/api/admin/credits/adjust">;
 
 /** The error body every route answers with: `{"error": {"code", "message", "details"}}`. */
 export class ApiError extends Error {
@@ -107,4 +118,18 @@ export const api = {
   checkout: (pack: string) => request<Checkout>("POST", "/credits/checkout", undefined, { pack }),
   testCheckout: (session: string, pack: string) =>
     request<TestCheckout>("POST", "/credits/test-checkout", undefined, { session, pack }),
+};
+
+/** The admin routes (the token needs the `admin` claim; otherwise each answers 403). */
+export const adminApi = {
+  ledger: (filters: LedgerQuery & { q?: string }, cursor?: string | null, limit = 50) =>
+    request<AdminLedgerPage>("GET", "/admin/credits/ledger", { ...filters, cursor, limit }),
+  exportLink: (filters: LedgerQuery & { q?: string }) =>
+    request<ExportLink>("POST", "/admin/credits/export-link", undefined, filters),
+  users: (query: { type: CreditType; below: number }, cursor?: string | null, limit = 50) =>
+    request<LowBalanceUsers>("GET", "/admin/credits/users", { ...query, cursor, limit }),
+  summaries: (from: string, to: string) => request<Summaries>("GET", "/admin/credits/summaries", { from, to }),
+  anomalies: (kind: string | undefined, cursor?: string | null, limit = 50) =>
+    request<Anomalies>("GET", "/admin/credits/anomalies", { kind, cursor, limit }),
+  adjust: (body: AdjustBody) => request<Adjusted>("POST", "/admin/credits/adjust", undefined, body),
 };

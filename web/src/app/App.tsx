@@ -1,5 +1,5 @@
 /** The shell: who is signed in, which page the URL names, and the navigation around it. */
-import { useEffect } from "react";
+import { Suspense, lazy, useEffect } from "react";
 import { ActivityPage } from "../activity/ActivityPage";
 import { SignInPage } from "../auth/SignInPage";
 import { CreditsPage } from "../credits/CreditsPage";
@@ -8,8 +8,12 @@ import { TopUpPage } from "../credits/TopUpPage";
 import { type Session, signOut, useSession } from "../firebase";
 import { GenerationPage } from "../generations/GenerationPage";
 import { Link, navigate, useLocation } from "../router";
+import { NotAllowed } from "../admin/NotAllowed";
 import { Spinner } from "../ui/bits";
 import { safeNext } from "./safeNext";
+
+// The admin area (and chart.js under it) is its own chunk: members never download it.
+const AdminPage = lazy(() => import("../admin/AdminPage"));
 
 type SignedIn = Extract<Session, { status: "signedIn" }>;
 
@@ -48,7 +52,7 @@ export function App() {
       </a>
       <Header session={session} pathname={pathname} />
       <main id="main" className="main">
-        <Page session={session} pathname={pathname} />
+        <Page session={session} pathname={pathname} search={search} />
       </main>
     </>
   );
@@ -63,6 +67,7 @@ function Header({ session, pathname }: { session: SignedIn; pathname: string }) 
       active: pathname.startsWith("/activity") || pathname.startsWith("/generations"),
     },
   ];
+  if (session.admin) links.push({ href: "/admin/credits", label: "Admin", active: pathname.startsWith("/admin") });
   return (
     <header className="app-header">
       <div className="app-header-inner">
@@ -94,12 +99,16 @@ function Header({ session, pathname }: { session: SignedIn; pathname: string }) 
   );
 }
 
-function Page({ session, pathname }: { session: SignedIn; pathname: string }) {
+function Page({ session, pathname, search }: { session: SignedIn; pathname: string; search: string }) {
   const activity = /^\/activity(?:\/(.+))?$/.exec(pathname);
   const generation = /^\/generations\/(.+)$/.exec(pathname);
   let title: string;
   let page: React.ReactNode;
-  if (pathname === "/credits" || pathname === "/" || pathname === "/sign-in") {
+  if (pathname === "/sign-in" || pathname === "/") {
+    // Signed in at /sign-in or /: the effect above is already navigating to `next`; fetch nothing here.
+    title = "Loading";
+    page = <Spinner label="Loading" />;
+  } else if (pathname === "/credits") {
     title = "Credits usage";
     page = <CreditsPage session={session} />;
   } else if (pathname === "/top-up") {
@@ -111,6 +120,15 @@ function Page({ session, pathname }: { session: SignedIn; pathname: string }) {
   } else if (activity) {
     title = "Activity";
     page = <ActivityPage uid={session.uid} itemId={activity[1] ? decodeURIComponent(activity[1]) : null} />;
+  } else if (pathname === "/admin" || pathname.startsWith("/admin/")) {
+    title = session.admin ? "Admin" : "Not allowed";
+    page = session.admin ? (
+      <Suspense fallback={<Spinner label="Loading" />}>
+        <AdminPage pathname={pathname === "/admin" ? "/admin/credits" : pathname} search={search} />
+      </Suspense>
+    ) : (
+      <NotAllowed />
+    );
   } else if (generation?.[1]) {
     title = "Generation";
     page = <GenerationPage jobId={decodeURIComponent(generation[1])} />;

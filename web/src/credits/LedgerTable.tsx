@@ -12,6 +12,7 @@ export function LedgerTable({
   loading,
   skeletonRows = 0,
   extraColumn,
+  onOpen,
 }: {
   label: string;
   entries: Entry[];
@@ -19,6 +20,9 @@ export function LedgerTable({
   skeletonRows?: number;
   /** An extra first column (the admin table shows the user). */
   extraColumn?: { header: string; cell: (entry: Entry) => React.ReactNode };
+  /** When given, each row has a button "Open entry" (and a click on the row) that calls it
+   * instead of the links to the user's own Activity (the admin table). */
+  onOpen?: (entry: Entry) => void;
 }) {
   const headers = extraColumn ? [extraColumn.header, ...COLUMNS] : [...COLUMNS];
   return (
@@ -34,7 +38,18 @@ export function LedgerTable({
       </thead>
       <tbody>
         {entries.map((entry) => (
-          <tr key={entry.id}>
+          <tr
+            key={entry.id}
+            data-entry-id={entry.id}
+            className={onOpen ? "row-openable" : undefined}
+            onClick={
+              onOpen
+                ? (event) => {
+                    if (!(event.target as HTMLElement).closest("a, button")) onOpen(entry);
+                  }
+                : undefined
+            }
+          >
             {extraColumn && <td data-label={extraColumn.header}>{extraColumn.cell(entry)}</td>}
             <td data-label="Date">
               <Time iso={entry.createdAt} />
@@ -51,7 +66,7 @@ export function LedgerTable({
             </td>
             <td data-label="Source">{sourceLabel(entry.source)}</td>
             <td data-label="Details" className="details-cell">
-              <EntryDetails entry={entry} />
+              <EntryDetails entry={entry} onOpen={onOpen} />
             </td>
           </tr>
         ))}
@@ -86,13 +101,17 @@ export function DirectionMark({ direction }: { direction: string }) {
   );
 }
 
-function EntryDetails({ entry }: { entry: Entry }) {
+function EntryDetails({ entry, onOpen }: { entry: Entry; onOpen?: (entry: Entry) => void }) {
   const meta = metaSummary(entry.meta as Record<string, unknown>);
   return (
     <div>
       <span className="reason">{entry.reason}</span>
       {meta && <span className="meta">{meta}</span>}
-      {entry.jobId ? (
+      {onOpen ? (
+        <button type="button" className="link-button row-link" onClick={() => onOpen(entry)}>
+          Open entry
+        </button>
+      ) : entry.jobId ? (
         <Link href={`/activity/job:${entry.jobId}`} className="row-link">
           View generation
         </Link>

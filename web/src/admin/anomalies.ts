@@ -1,0 +1,87 @@
+/** Anomaly kinds for people: a label and the facts that matter for each kind. */
+import type { Anomaly } from "../api/client";
+import { count } from "../format";
+
+export const ANOMALY_KINDS: Record<string, string> = {
+  insufficient_credits: "Blocked debit",
+  duplicate_webhook: "Duplicate webhook",
+  unattributable_webhook: "Unattributable webhook",
+  partial_reversal: "Partial reversal",
+  job_completed_after_refund: "Job completed after refund",
+  reconciliation_mismatch: "Reconciliation mismatch",
+};
+
+export function anomalyLabel(kind: string): string {
+  return ANOMALY_KINDS[kind] ?? kind.replace(/_/g, " ");
+}
+
+export interface AnomalyFact {
+  term: string;
+  value: string;
+  /** An id a person may copy (shown in monospace). */
+  id?: boolean;
+}
+
+function str(value: unknown): string | null {
+  return typeof value === "string" && value ? value : null;
+}
+
+function num(value: unknown): string | null {
+  return typeof value === "number" ? count(value) : null;
+}
+
+/** The facts of one anomaly, in reading order; missing fields are left out. */
+export function anomalyFacts(a: Anomaly): AnomalyFact[] {
+  const facts: [string, string | null, boolean?][] = [];
+  const type = str(a.type);
+  const credits = type ? ` ${type} credits` : " credits";
+  switch (a.kind) {
+    case "insufficient_credits":
+      facts.push(
+        ["Attempted", num(a.amount) && `${num(a.amount)}${credits}`],
+        ["Balance", num(a.balance) && `${num(a.balance)}${credits}`],
+        ["Source", str(a.source)],
+        ["Job", str(a.jobId), true],
+      );
+      break;
+    case "duplicate_webhook":
+      facts.push(["Event", str(a.eventId), true], ["Event type", str(a.eventType)], ["Entry", str(a.entryId), true]);
+      break;
+    case "unattributable_webhook":
+      facts.push(
+        ["Event", str(a.eventId), true],
+        ["Event type", str(a.eventType)],
+        ["Context", typeof a.context === "string" ? a.context : a.context ? JSON.stringify(a.context) : null],
+      );
+      break;
+    case "partial_reversal":
+      facts.push(
+        ["To take back", num(a.amount)],
+        ["Taken", num(a.taken)],
+        ["Shortfall", num(a.shortfall)],
+        ["Balance", num(a.balance)],
+        ["Payment", str(a.paymentId), true],
+        ["Event", str(a.eventId), true],
+      );
+      break;
+    case "job_completed_after_refund":
+      facts.push(
+        ["Job", str(a.jobId), true],
+        ["Debit entry", str(a.debitEntryId), true],
+        ["Refund entry", str(a.refundEntryId), true],
+      );
+      break;
+    case "reconciliation_mismatch":
+      facts.push(
+        ["Mismatch", str(a.mismatchKind)],
+        ["Entry", str(a.entryId), true],
+        ["Expected", num(a.expected)],
+        ["Found", num(a.found)],
+        ["Message", str(a.message)],
+      );
+      break;
+  }
+  return facts
+    .filter((f): f is [string, string, boolean?] => Boolean(f[1]))
+    .map(([term, value, id]) => (id ? { term, value, id } : { term, value }));
+}
