@@ -166,7 +166,7 @@ export function GrantDialog({
           <button type="button" className="button" onClick={onClose}>
             {outcome?.tone === "success" ? "Done" : "Cancel"}
           </button>
-          <button type="submit" className="button button-primary" disabled={busy} aria-disabled={busy}>
+          <button type="submit" className="button button-primary" aria-disabled={busy}>
             {busy ? "Granting…" : "Grant"}
           </button>
         </div>
