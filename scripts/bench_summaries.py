@@ -179,7 +179,7 @@ def run(entries: int, users: int, neighbours: int) -> None:
     print(
         f"  summary {'matches' if right else 'DOES NOT MATCH'} the loaded data: "
         f"{summary['entries']:,} entries, {summary['usersTouched']:,} users, "
-        f"image net {summary['byType']['image']['net']:+,}, video net {summary['byType']['video']['net']:+,}"
+        + ", ".join(f"{credit_type} net {totals['net']:+,}" for credit_type, totals in summary["byType"].items())
     )
 
     began = time.perf_counter()

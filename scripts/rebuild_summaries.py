@@ -41,10 +41,10 @@ def main() -> int:
     with contextlib.redirect_stdout(sys.stderr):
         built = summaries.rebuild(first, last)
     for summary in built:
-        image, video, reads = summary["byType"]["image"], summary["byType"]["video"], summary["reads"]
+        reads = summary["reads"]
+        nets = ", ".join(f"{credit_type} net {totals['net']:+d}" for credit_type, totals in summary["byType"].items())
         print(
-            f"{summary['day']}: {summary['entries']} entries, {summary['usersTouched']} users, "
-            f"image net {image['net']:+d}, video net {video['net']:+d}"
+            f"{summary['day']}: {summary['entries']} entries, {summary['usersTouched']} users, {nets}"
             f"{'' if summary['complete'] else ' (day not over yet)'}; "
             f"{reads['aggregationQueries']} aggregation queries, {reads['documents']} documents read, "
             f"~{reads['billedReads']} billed reads"

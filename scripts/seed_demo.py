@@ -128,7 +128,15 @@ def main() -> int:
     where = target.connect(None)
     from credits import ledger
 
-    if ledger.balance_ref(ALICE.uid).get().exists:
+    alice = ledger.balance_ref(ALICE.uid).get()
+    if alice.exists and ledger.AMOUNTS not in (alice.to_dict() or {}):
+        print(
+            "the kept data predates the balance documents' map of amounts; start over with: "
+            "bash scripts/run_local.sh --reset",
+            file=sys.stderr,
+        )
+        return 1
+    if alice.exists:
         print(f"demo data already present on {where}")
     else:
         print(f"seeding demo data on {where}")
@@ -649,12 +657,14 @@ def print_anomalies() -> None:
 
 def print_accounts() -> None:
     from credits import ledger
+    from credits.ledger import CreditType
 
     print("\nDemo accounts (password: demo-password)")
     for user in USERS:
         balances = ledger.read_balances(user.uid)
         role = "admin" if user.admin else "user"
-        credits = f"image {balances.image:>4}  video {balances.video:>4}  entries {balances.seq:>3}"
+        amounts = "  ".join(f"{credit_type} {balances.of(credit_type):>4}" for credit_type in CreditType)
+        credits = f"{amounts}  entries {balances.seq:>3}"
         print(f"  {user.email:<18} uid {user.uid:<11} {role:<5}  {credits}")
 
 

@@ -41,14 +41,14 @@ def test_credit_and_debit_are_written_with_the_admin_as_author():
     )
     assert credit.idempotency_key == "admin:admin-1:click-1"
     assert (debit.direction, debit.balance_after) == (Direction.DEBIT, 20)
-    assert ledger.read_balances("alice").image == 20
+    assert ledger.read_balances("alice").of(CreditType.IMAGE) == 20
 
 
 def test_double_click_grants_once():
     first = admin.adjust(ADMIN, body())
     second = admin.adjust(ADMIN, body())
     assert second.replayed and second.entry == first.entry
-    assert ledger.read_balances("alice").image == 25
+    assert ledger.read_balances("alice").of(CreditType.IMAGE) == 25
 
 
 def test_same_key_other_amount_is_a_conflict():
@@ -62,7 +62,7 @@ def test_keys_are_namespaced_per_admin_and_apart_from_system_keys():
     admin.adjust(ADMIN, body())
     admin.adjust(other, body())
     admin.adjust(ADMIN, body(idempotencyKey="credit:purchase:pi_1"))
-    assert ledger.read_balances("alice").image == 75
+    assert ledger.read_balances("alice").of(CreditType.IMAGE) == 75
     assert ledger.find_entry_by_key("credit:purchase:pi_1") is None
 
 

@@ -234,7 +234,7 @@ def test_completing_a_test_session_credits_once_through_the_webhook_code():
     assert entry["idempotencyKey"] == "credit:purchase:pi_test_abcdef012345"
     assert entry["meta"]["stripeEventId"] == "evt_test_abcdef012345"
     assert entry["meta"]["checkoutSessionId"] == "cs_test_abcdef012345"
-    assert ledger.read_balances("alice").video == 60
+    assert ledger.read_balances("alice").of(CreditType.VIDEO) == 60
     invoice = payments.invoice_ref("cs_test_abcdef012345").get().to_dict() or {}
     assert (invoice["uid"], invoice["amount"], invoice["currency"]) == ("alice", 1499, "usd")
 
@@ -245,7 +245,7 @@ def test_a_test_session_belongs_to_whoever_completed_it_first():
     checkout.complete_test_checkout("alice", request, webhook_secret=WEBHOOK_SECRET)
     with pytest.raises(IdempotencyConflict):
         checkout.complete_test_checkout("mallory", request, webhook_secret=WEBHOOK_SECRET)
-    assert purchases("mallory") == [] and ledger.read_balances("alice").image == 100
+    assert purchases("mallory") == [] and ledger.read_balances("alice").of(CreditType.IMAGE) == 100
 
 
 @pytest.mark.usefixtures("firestore")

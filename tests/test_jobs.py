@@ -84,13 +84,13 @@ def test_queued_job_reserves_its_price_once():
     assert entry.meta["model"] == "flux-1" and entry.meta["resolution"] == "1024x1024"
     assert entry.meta["priceVersion"] and entry.meta["numImages"] == 5 and entry.meta["quality"] == "hq"
     assert job_doc("j1")["debitEntryId"] == entry.id and job_doc("j1")["chargedCredits"] == 10
-    assert ledger.read_balances("alice").image == 40
+    assert ledger.read_balances("alice").of(CreditType.IMAGE) == 40
 
     set_status("j1", "completed")
     assert jobs.bill_job("j1").action is Action.NOTHING
     assert jobs.bill_job("j1").action is Action.NOTHING
     assert len(entries_for("j1")) == 1
-    assert ledger.read_balances("alice").image == 40
+    assert ledger.read_balances("alice").of(CreditType.IMAGE) == 40
 
 
 @pytest.mark.parametrize(
@@ -128,7 +128,7 @@ def test_completed_seen_before_queued_changes_nothing_more():
     jobs.bill_job("j3")  # the completed event
     jobs.bill_job("j3")  # the late queued event
     assert_nets_out("j3")
-    assert ledger.read_balances("alice").image == 40
+    assert ledger.read_balances("alice").of(CreditType.IMAGE) == 40
 
 
 def test_debit_replayed_without_job_fields_restores_them():
@@ -158,7 +158,7 @@ def test_failed_job_is_refunded_exactly_once():
     assert refund.entry.idempotency_key == "credit:refund:j5"
     assert refund.entry.meta["debitEntryId"] == debit.id
     assert job_doc("j5")["refundEntryId"] == refund.entry.id
-    assert ledger.read_balances("alice").image == 50
+    assert ledger.read_balances("alice").of(CreditType.IMAGE) == 50
     assert_nets_out("j5")
 
 
@@ -171,7 +171,7 @@ def test_refund_finds_the_debit_even_if_the_job_source_changed():
     refund = jobs.bill_job("j12").entry
 
     assert refund is not None and refund.meta["debitEntryId"] == debit.id
-    assert ledger.read_balances("alice").image == 50
+    assert ledger.read_balances("alice").of(CreditType.IMAGE) == 50
 
 
 def test_failed_without_debit_costs_nothing():
@@ -193,7 +193,7 @@ def test_failed_then_completed_is_not_charged_again():
     jobs.bill_job("j7")
 
     assert_nets_out("j7")
-    assert ledger.read_balances("alice").image == 50
+    assert ledger.read_balances("alice").of(CreditType.IMAGE) == 50
     kinds = [s.to_dict()["kind"] for s in db().collection("anomalies").stream()]
     assert kinds == ["job_completed_after_refund"]
 
@@ -209,7 +209,7 @@ def test_queued_job_without_credits_is_failed_and_writes_nothing():
     assert (job["status"], job["failureReason"]) == ("failed", "insufficient_credits")
     assert "debitEntryId" not in job
     assert entries_for("j8") == []
-    assert ledger.read_balances("alice").image == 3
+    assert ledger.read_balances("alice").of(CreditType.IMAGE) == 3
     assert jobs.bill_job("j8").action is Action.NOTHING  # the trigger our own update fires
     anomaly = next(db().collection("anomalies").stream()).to_dict()
     assert (anomaly["kind"], anomaly["jobId"], anomaly["amount"], anomaly["balance"]) == (
@@ -264,7 +264,7 @@ def test_many_jobs_in_every_order_keep_the_ledger_exact():
         jobs.bill_job(f"m{n}")
     for n in range(6):
         assert_nets_out(f"m{n}")
-    assert ledger.read_balances("alice").image == 200 - 3 * 10
+    assert ledger.read_balances("alice").of(CreditType.IMAGE) == 200 - 3 * 10
     assert verify.verify_users(["alice"]).ok
 
 
@@ -275,4 +275,4 @@ def test_refund_credits_the_balance_the_debit_took_from():
     set_status("v1", "failed")
     refund = jobs.bill_job("v1").entry
     assert refund is not None and refund.type is CreditType.VIDEO and refund.direction is Direction.CREDIT
-    assert ledger.read_balances("alice").video == 50
+    assert ledger.read_balances("alice").of(CreditType.VIDEO) == 50

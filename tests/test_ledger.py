@@ -48,7 +48,7 @@ def test_credit_writes_entry_and_balance():
     assert stored["createdAt"] == entry.created_at
     assert stored["idempotencyKey"] == "k-credit"
     balances = ledger.read_balances("u1")
-    assert (balances.image, balances.video, balances.seq) == (25, 0, 1)
+    assert (balances.of(CreditType.IMAGE), balances.of(CreditType.VIDEO), balances.seq) == (25, 0, 1)
 
 
 def test_debit_continues_the_chain_per_type():
@@ -58,7 +58,7 @@ def test_debit_continues_the_chain_per_type():
 
     assert (debit.balance_after, debit.seq, debit.delta) == (18, 3, -12)
     balances = ledger.read_balances("u1")
-    assert (balances.image, balances.video) == (18, 7)
+    assert (balances.of(CreditType.IMAGE), balances.of(CreditType.VIDEO)) == (18, 7)
     assert verify.verify_user("u1") == (3, [])
 
 
@@ -106,7 +106,7 @@ def test_replay_returns_existing_entry_and_writes_nothing(capsys):
     assert second.replayed
     assert second.entry == first.entry
     assert len(entries_of("u1")) == 1
-    assert ledger.read_balances("u1").image == 10
+    assert ledger.read_balances("u1").of(CreditType.IMAGE) == 10
     logged = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     skips = [r for r in logged if r.get("event") == "idempotent_skip"]
     assert len(skips) == 1
@@ -132,7 +132,7 @@ def test_same_key_with_other_parameters_is_a_conflict(change):
 
     assert caught.value.code == "idempotency_conflict"
     assert len(list(db().collection(ledger.LEDGER).stream())) == 1
-    assert ledger.read_balances("u1").image == 10
+    assert ledger.read_balances("u1").of(CreditType.IMAGE) == 10
 
 
 @pytest.mark.parametrize(
@@ -192,7 +192,7 @@ def test_extra_write_failure_writes_no_entry():
         ledger.write_ledger_entry(request(amount=3), also=lambda _: [(bad, {"": 1})])
 
     assert len(entries_of("u1")) == 1
-    assert ledger.read_balances("u1").image == 3
+    assert ledger.read_balances("u1").of(CreditType.IMAGE) == 3
 
 
 @pytest.mark.tampers
@@ -200,21 +200,34 @@ def test_balance_changed_elsewhere_is_read_afresh():
     # The ledger remembers the balance it last committed; a change made by another process
     # (here, written directly) must make the next write read the balance, not overwrite it.
     ledger.write_ledger_entry(request(amount=10))
-    ledger.balance_ref("u1").update({"image": 50})
+    ledger.balance_ref("u1").update({ledger.balance_field(CreditType.IMAGE): 50})
 
     write = ledger.write_ledger_entry(request(amount=5))
 
     assert write.entry.balance_after == 55
     assert write.attempts == 2
-    assert ledger.read_balances("u1").image == 55
+    assert ledger.read_balances("u1").of(CreditType.IMAGE) == 55
 
 
 @pytest.mark.tampers
 def test_remembered_low_balance_does_not_reject_a_debit_that_now_fits():
     ledger.write_ledger_entry(request(amount=5))
-    ledger.balance_ref("u1").update({"image": 100})
+    ledger.balance_ref("u1").update({ledger.balance_field(CreditType.IMAGE): 100})
 
     write = ledger.write_ledger_entry(request(direction=Direction.DEBIT, amount=50))
 
     assert write.entry.balance_after == 50
     assert list(db().collection("anomalies").stream()) == []
+
+
+def test_low_balances_page_lowest_first_over_every_type():
+    for uid, amount in (("a", 5), ("b", 3), ("c", 8), ("d", 30)):
+        ledger.write_ledger_entry(request(uid=uid, amount=amount))
+    ledger.write_ledger_entry(request(uid="e", amount=4, type=CreditType.VIDEO))  # image 0, filled in
+
+    first = ledger.low_balances(CreditType.IMAGE, 10, after=None, limit=2)
+    assert [(uid, b.of(CreditType.IMAGE)) for uid, b in first] == [("e", 0), ("b", 3)]
+    rest = ledger.low_balances(CreditType.IMAGE, 10, after=(3, "b"), limit=5)
+    assert [(uid, b.of(CreditType.IMAGE)) for uid, b in rest] == [("a", 5), ("c", 8)]
+    videos = ledger.low_balances(CreditType.VIDEO, 10, after=None, limit=10)
+    assert [uid for uid, _ in videos] == ["a", "b", "c", "d", "e"]

@@ -45,8 +45,8 @@ def test_concurrent_credits_and_debits_lose_nothing():
         results = list(pool.map(worker, range(THREADS)))
 
     balances = ledger.read_balances("hot")
-    assert balances.image == 40 + sum(r[0] for r in results)
-    assert balances.video == sum(r[1] for r in results)
+    assert balances.of(CreditType.IMAGE) == 40 + sum(r[0] for r in results)
+    assert balances.of(CreditType.VIDEO) == sum(r[1] for r in results)
     entries = verify.user_entries("hot")
     assert len(entries) == 1 + THREADS * WRITES_PER_THREAD - sum(r[2] for r in results)
     assert all(e.balance_after >= 0 for e in entries)
@@ -67,7 +67,7 @@ def test_concurrent_duplicates_of_one_key_make_one_entry():
     assert sum(not w.replayed for w in writes) == 1
     query = db().collection(ledger.LEDGER).where(filter=FieldFilter("uid", "==", "dup"))
     assert len(list(query.stream())) == 1
-    assert ledger.read_balances("dup").image == 7
+    assert ledger.read_balances("dup").of(CreditType.IMAGE) == 7
 
 
 def test_concurrent_debits_never_overdraw():
@@ -84,5 +84,5 @@ def test_concurrent_debits_never_overdraw():
         succeeded = sum(pool.map(debit, range(20)))
 
     assert succeeded == 7  # 7 x 7 = 49 of 50
-    assert ledger.read_balances("race").image == 1
+    assert ledger.read_balances("race").of(CreditType.IMAGE) == 1
     assert verify.verify_users(["race"]).ok

@@ -17,7 +17,7 @@ from ledger_helpers import request
 from credits import jobs, ledger, verify
 from credits.errors import InsufficientCredits, InvalidArgument
 from credits.firestore_client import db
-from credits.ledger import Direction
+from credits.ledger import CreditType, Direction
 
 pytestmark = pytest.mark.usefixtures("firestore")
 
@@ -48,7 +48,7 @@ def test_entries_take_the_given_time_and_the_chain_holds():
     assert [d["seq"] for d in stored] == [1, 2, 3, 4]
     assert [d["balance_after"] for d in stored] == [40, 35, 30, 25]
     balances = ledger.read_balances("u1")
-    assert (balances.image, balances.seq, balances.updated_at) == (25, 4, times[-1])
+    assert (balances.of(CreditType.IMAGE), balances.seq, balances.updated_at) == (25, 4, times[-1])
     assert verify.verify_user("u1") == (4, [])
 
 

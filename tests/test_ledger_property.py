@@ -56,5 +56,5 @@ def test_ledger_matches_model(firestore, operations):
     assert report.entries == entries
     for uid in ("alice", "bob"):
         stored = ledger.read_balances(uid)
-        assert stored.image == balances.get((uid, CreditType.IMAGE), 0)
-        assert stored.video == balances.get((uid, CreditType.VIDEO), 0)
+        assert stored.of(CreditType.IMAGE) == balances.get((uid, CreditType.IMAGE), 0)
+        assert stored.of(CreditType.VIDEO) == balances.get((uid, CreditType.VIDEO), 0)

@@ -10,6 +10,7 @@ from jsonschema.exceptions import ValidationError
 from openapi_check import assert_conforms, document
 
 from credits.api import app, openapi_document
+from credits.ledger import CreditType, Direction, Source
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,3 +52,11 @@ def test_validator_catches_a_wrong_body():
         )
     with pytest.raises(ValidationError):
         assert_conforms("get", "/api/credits/ledger", 200, {"entries": [{"id": 1}], "nextCursor": None, "balances": {}})
+
+
+@pytest.mark.parametrize("enum", [CreditType, Direction, Source])
+def test_the_contract_names_every_value_of_the_code(enum):
+    assert document()["components"]["schemas"][enum.__name__]["enum"] == [str(value) for value in enum]
+    if enum is CreditType:
+        balances = document()["components"]["schemas"]["Balances"]["required"]
+        assert balances == [*map(str, CreditType), "updatedAt"]

@@ -71,7 +71,7 @@ def test_checkout_credits_the_pack_and_records_the_invoice():
         1000,
         [entry.id],
     )
-    assert ledger.read_balances("alice").image == 100
+    assert ledger.read_balances("alice").of(CreditType.IMAGE) == 100
 
 
 def test_checkout_without_invoice_files_the_receipt_under_the_session():
@@ -87,7 +87,7 @@ def test_duplicate_delivery_writes_nothing_and_is_recorded():
     assert again.outcome is Outcome.DUPLICATE
     assert again.entries[0].id == first.entries[0].id
     assert len(ledger_entries()) == 1
-    assert ledger.read_balances("alice").image == 100
+    assert ledger.read_balances("alice").of(CreditType.IMAGE) == 100
     [anomaly] = anomalies("duplicate_webhook")
     assert (anomaly["eventId"], anomaly["entryId"]) == ("evt_checkout_1", first.entries[0].id)
 
@@ -100,7 +100,7 @@ def test_concurrent_deliveries_of_one_event_credit_once():
     assert sorted(r.outcome for r in results).count(Outcome.PROCESSED) == 1
     assert len({r.entries[0].id for r in results}) == 1
     assert len(ledger_entries()) == 1
-    assert ledger.read_balances("alice").image == 100
+    assert ledger.read_balances("alice").of(CreditType.IMAGE) == 100
 
 
 def test_subscription_invoice_grants_the_plan():
@@ -123,7 +123,7 @@ def test_subscription_invoice_grants_the_plan():
         "https://invoice.stripe.com/i/in_sub_1",
     )
     assert deliver(event).outcome is Outcome.DUPLICATE
-    assert ledger.read_balances("alice").image == 300
+    assert ledger.read_balances("alice").of(CreditType.IMAGE) == 300
 
 
 def test_full_refund_claws_back_the_pack():
@@ -141,7 +141,7 @@ def test_full_refund_claws_back_the_pack():
         100,
         "pi_1",
     )
-    assert ledger.read_balances("alice").image == 0
+    assert ledger.read_balances("alice").of(CreditType.IMAGE) == 0
     assert deliver(event).outcome is Outcome.DUPLICATE
 
 
@@ -160,7 +160,7 @@ def test_partial_refunds_claw_back_in_proportion():
     )
     assert deliver(first).entries[0].amount == 25
     assert deliver(second).entries[0].amount == 75
-    assert ledger.read_balances("alice").image == 0
+    assert ledger.read_balances("alice").of(CreditType.IMAGE) == 0
 
 
 def test_refund_takes_at_most_the_balance_and_records_the_shortfall():
@@ -173,7 +173,7 @@ def test_refund_takes_at_most_the_balance_and_records_the_shortfall():
     entry = deliver(event).entries[0]
 
     assert entry.amount == 30 and entry.meta["requestedAmount"] == 100
-    assert ledger.read_balances("alice").image == 0
+    assert ledger.read_balances("alice").of(CreditType.IMAGE) == 0
     [shortfall] = anomalies("partial_reversal")
     assert (shortfall["amount"], shortfall["taken"], shortfall["shortfall"]) == (100, 30, 70)
     assert verify.verify_users(["alice"]).ok

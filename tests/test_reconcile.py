@@ -81,7 +81,7 @@ def test_clean_ledger_records_nothing(capsys: pytest.CaptureFixture[str]):
 @pytest.mark.usefixtures("firestore")
 def test_tampered_balance_is_reported_and_recorded_once(capsys: pytest.CaptureFixture[str]):
     entries = seed()
-    ledger.balance_ref("a").update({"image": 999})
+    ledger.balance_ref("a").update({ledger.balance_field(CreditType.IMAGE): 999})
     capsys.readouterr()
 
     report = reconcile.reconcile_day(DAY)
@@ -118,7 +118,7 @@ def test_tampered_balance_is_reported_and_recorded_once(capsys: pytest.CaptureFi
 @pytest.mark.usefixtures("firestore")
 def test_only_users_touched_that_day_are_checked():
     seed()
-    ledger.balance_ref("c").update({"image": 1})
+    ledger.balance_ref("c").update({ledger.balance_field(CreditType.IMAGE): 1})
 
     assert reconcile.reconcile_day(DAY).ok
     assert reconciliation_anomalies() == []

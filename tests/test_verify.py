@@ -37,24 +37,24 @@ def entry(seq: int, delta: int, after: int, type: CreditType = CreditType.IMAGE)
 
 def test_clean_chain_has_no_mismatch():
     entries = [entry(1, 10, 10), entry(2, 5, 5, CreditType.VIDEO), entry(3, -4, 6)]
-    assert verify.check("u", entries, Balances(image=6, video=5, seq=3)) == []
+    assert verify.check("u", entries, Balances(amounts={CreditType.IMAGE: 6, CreditType.VIDEO: 5}, seq=3)) == []
 
 
 def test_chain_break_names_the_entry_once():
     entries = [entry(1, 10, 10), entry(2, -4, 7), entry(3, 1, 8)]
-    found = verify.check("u", entries, Balances(image=8, seq=3))
+    found = verify.check("u", entries, Balances(amounts={CreditType.IMAGE: 8}, seq=3))
     assert [(m.kind, m.entry_id, m.expected, m.found) for m in found] == [("chain_break", "e2", 6, 7)]
 
 
 def test_seq_gap_and_count_mismatch():
     entries = [entry(1, 10, 10), entry(3, 1, 11)]
-    kinds = {(m.kind, m.entry_id) for m in verify.check("u", entries, Balances(image=11, seq=3))}
+    kinds = {(m.kind, m.entry_id) for m in verify.check("u", entries, Balances(amounts={CreditType.IMAGE: 11}, seq=3))}
     assert kinds == {("seq_gap", "e3"), ("seq_mismatch", None)}
 
 
 def test_balance_mismatch_points_at_last_entry_of_the_type():
     entries = [entry(1, 10, 10), entry(2, 3, 3, CreditType.VIDEO)]
-    found = verify.check("u", entries, Balances(image=10, video=4, seq=2))
+    found = verify.check("u", entries, Balances(amounts={CreditType.IMAGE: 10, CreditType.VIDEO: 4}, seq=2))
     assert [(m.kind, m.type, m.entry_id, m.expected, m.found) for m in found] == [
         ("balance_mismatch", "video", "e2", 3, 4)
     ]
@@ -63,7 +63,7 @@ def test_balance_mismatch_points_at_last_entry_of_the_type():
 def test_bad_amount_is_reported():
     bad = entry(1, 10, 10)
     object.__setattr__(bad, "amount", 0)
-    assert "bad_amount" in {m.kind for m in verify.check("u", [bad], Balances(image=10, seq=1))}
+    assert "bad_amount" in {m.kind for m in verify.check("u", [bad], Balances(amounts={CreditType.IMAGE: 10}, seq=1))}
 
 
 @pytest.mark.tampers
@@ -74,7 +74,7 @@ def test_tampered_balance_is_caught_with_the_entry():
     ledger.write_ledger_entry(request(uid="other", amount=3))
     assert verify.verify_users(ledger.uids_with_balances()).ok
 
-    ledger.balance_ref("t").update({"image": 1000})
+    ledger.balance_ref("t").update({ledger.balance_field(CreditType.IMAGE): 1000})
 
     report = verify.verify_users(sorted(ledger.uids_with_balances()))
     assert report.users == 2 and report.entries == 3

@@ -110,7 +110,7 @@ class ActivityPage:
         }
 
 
-_CREDIT_TYPES = {
+_ENTRY_ITEM_TYPES = {
     Source.REFUND: ("credits_refunded", "refund"),
     Source.PURCHASE: ("credits_purchased", "purchase"),
     Source.SUBSCRIPTION_GRANT: ("credits_refreshed", "refresh"),
@@ -261,7 +261,7 @@ def _job_item(job_id: str, job: dict[str, Any]) -> Item:
     credits = None
     if isinstance(charged, int):
         credits = {
-            "type": "video" if job.get("source") in ("text2video", "image2video") else "image",
+            "type": str(jobs.credit_type(job)),
             "charged": charged,
             "refunded": charged if refunded else 0,
             "net": 0 if refunded else -charged,
@@ -296,8 +296,8 @@ def _job_item(job_id: str, job: dict[str, Any]) -> Item:
 
 
 def _entry_item(entry: LedgerEntry) -> Item:
-    if entry.source in _CREDIT_TYPES:
-        kind_type, action = _CREDIT_TYPES[entry.source]
+    if entry.source in _ENTRY_ITEM_TYPES:
+        kind_type, action = _ENTRY_ITEM_TYPES[entry.source]
     elif entry.direction is Direction.DEBIT:
         kind_type, action = "credits_consumed", "consume"
     else:

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from credits import activity, anomalies, queries, summaries
-from credits.ledger import CreditType, Direction, Source
+from credits.ledger import CreditType, Direction, Source, balance_field
 from credits.query_spec import IndexShape
 
 
@@ -55,7 +55,7 @@ def required_shapes() -> set[IndexShape]:
 FIELD_OVERRIDES: list[dict[str, Any]] = [
     {
         "collectionGroup": "balances",
-        "fieldPath": str(credit_type),
+        "fieldPath": balance_field(credit_type),
         "indexes": [
             {"order": "ASCENDING", "queryScope": "COLLECTION"},
             {"order": "DESCENDING", "queryScope": "COLLECTION"},

@@ -33,10 +33,9 @@ from google.cloud.firestore import DocumentReference
 from credits import anomalies, ledger, logs, pricing
 from credits.errors import IdempotencyConflict, InsufficientCredits, InvalidArgument
 from credits.firestore_client import db
-from credits.ledger import Direction, LedgerEntry, LedgerRequest, Source
+from credits.ledger import CreditType, Direction, LedgerEntry, LedgerRequest, Source
 
 JOBS = "generation_jobs"
-_JOB_SOURCES = frozenset(str(source) for source in pricing.JOB_KINDS)
 
 
 class Status(enum.StrEnum):
@@ -179,7 +178,7 @@ def _find_debit(job_id: str, job: Mapping[str, Any]) -> LedgerEntry | None:
         entry = ledger.get_entry(str(job["debitEntryId"]))
         if entry is not None and entry.job_id == job_id:
             return entry
-    if job.get("source") not in _JOB_SOURCES:
+    if pricing.job_kind(job.get("source")) is None:
         return None
     return ledger.find_entry_by_key(debit_key(str(job["source"]), job_id))
 
@@ -228,9 +227,18 @@ def _influencer(job: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def describe(job: Mapping[str, Any]) -> str:
-    """A short human description: ``5 images (HQ)``, ``8s video (standard)``."""
+    """A short human description: ``5 images (HQ)``, ``8s video (standard)``, in its kind's units."""
     quality = "HQ" if job.get("quality") == "hq" else str(job.get("quality", "")).lower() or "?"
-    if job.get("source") in (Source.TEXT2VIDEO, Source.IMAGE2VIDEO):
-        return f"{job.get('durationSec')}s video ({quality})"
-    count = job.get("numImages")
-    return f"{count} image{'' if count == 1 else 's'} ({quality})"
+    kind = pricing.job_kind(job.get("source"))
+    unit = kind.unit_field if kind else pricing.Unit.IMAGES
+    return f"{unit.describe(job.get(unit), credit_type(job))} ({quality})"
+
+
+def credit_type(job: Mapping[str, Any]) -> CreditType:
+    """The balance a job spends: its source's kind in :data:`credits.pricing.JOB_KINDS` says.
+
+    A job whose source is not a job source (never charged, or rewritten by the pipeline after
+    its charge) is shown as of the default type; its entries keep their own type.
+    """
+    kind = pricing.job_kind(job.get("source"))
+    return kind.credit_type if kind else ledger.DEFAULT_CREDIT_TYPE

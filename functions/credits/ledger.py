@@ -3,9 +3,11 @@
 Every change of a balance is one immutable document in ``credits_ledger``. A user's
 balances live in ``users/{uid}/balances/current`` (a document path needs an even number
 of segments, so the checklist's ``users/{uid}/balances`` document is the ``current``
-document of that subcollection). They hold one integer per credit type and ``seq``, the
-number of entries the user has; entry ``n`` carries ``seq == n`` and ``balance_after``
-for its type, so the ledger is a gap-free chain that :mod:`credits.verify` can check.
+document of that subcollection). It holds ``amounts``, a map from credit type to an
+integer, and ``seq``, the number of entries the user has; entry ``n`` carries ``seq == n``
+and ``balance_after`` for its type, so the ledger is a gap-free chain that
+:mod:`credits.verify` can check. Credit types are data: :class:`CreditType` lists them, and
+no code names one to decide what another does (a balance is looked up by its type).
 
 A write is one atomic commit guarded by preconditions (optimistic concurrency):
 
@@ -39,7 +41,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import dataclasses
 import enum
 import hashlib
 import json
@@ -64,6 +65,8 @@ from credits.firestore_client import db
 LEDGER = "credits_ledger"
 IDEMPOTENCY = "idempotency"
 USERS = "users"
+AMOUNTS = "amounts"
+"""The balance document's map from credit type to amount."""
 
 MAX_AMOUNT = 10_000_000
 """Largest amount of one entry: far above any pack or job, small enough to catch a unit mistake."""
@@ -77,8 +80,14 @@ BACKOFF_CAP_S = 0.25
 
 
 class CreditType(enum.StrEnum):
+    """The user's balances, one per type; each is its own unit (an image credit buys no video)."""
+
     IMAGE = "image"
     VIDEO = "video"
+
+
+DEFAULT_CREDIT_TYPE = CreditType.IMAGE
+"""The type a report shows when the request names none (``GET /api/admin/credits/users``)."""
 
 
 class Direction(enum.StrEnum):
@@ -108,7 +117,7 @@ class SourceRule:
     """The credit types entries of this source may move."""
 
 
-_BOTH_TYPES = frozenset(CreditType)
+_ANY_TYPE = frozenset(CreditType)
 _CREDIT = frozenset({Direction.CREDIT})
 _DEBIT = frozenset({Direction.DEBIT})
 
@@ -117,11 +126,11 @@ SOURCE_RULES: Mapping[Source, SourceRule] = {
     Source.IMAGE2IMAGE: SourceRule(directions=_DEBIT, types=frozenset({CreditType.IMAGE})),
     Source.TEXT2VIDEO: SourceRule(directions=_DEBIT, types=frozenset({CreditType.VIDEO})),
     Source.IMAGE2VIDEO: SourceRule(directions=_DEBIT, types=frozenset({CreditType.VIDEO})),
-    Source.PURCHASE: SourceRule(directions=_CREDIT, types=_BOTH_TYPES),
-    Source.SUBSCRIPTION_GRANT: SourceRule(directions=_CREDIT, types=_BOTH_TYPES),
-    Source.REFUND: SourceRule(directions=_CREDIT, types=_BOTH_TYPES),
-    Source.ADMIN_ADJUSTMENT: SourceRule(directions=frozenset(Direction), types=_BOTH_TYPES),
-    Source.PURCHASE_REVERSAL: SourceRule(directions=_DEBIT, types=_BOTH_TYPES),
+    Source.PURCHASE: SourceRule(directions=_CREDIT, types=_ANY_TYPE),
+    Source.SUBSCRIPTION_GRANT: SourceRule(directions=_CREDIT, types=_ANY_TYPE),
+    Source.REFUND: SourceRule(directions=_CREDIT, types=_ANY_TYPE),
+    Source.ADMIN_ADJUSTMENT: SourceRule(directions=frozenset(Direction), types=_ANY_TYPE),
+    Source.PURCHASE_REVERSAL: SourceRule(directions=_DEBIT, types=_ANY_TYPE),
 }
 
 _CREATED_BY = re.compile(r"^(system|stripe|(user|admin):[^/\s]{1,128})$")
@@ -135,7 +144,7 @@ class LedgerRequest:
     uid: str
     """The user whose balance changes."""
     type: CreditType
-    """Which balance: image or video credits."""
+    """Which balance changes: one of :class:`CreditType`."""
     direction: Direction
     """``credit`` adds to the balance, ``debit`` takes from it."""
     amount: int
@@ -266,22 +275,44 @@ class LedgerWrite:
 
 @dataclass(frozen=True, kw_only=True)
 class Balances:
-    image: int = 0
-    video: int = 0
+    """A user's balance document: an amount per credit type, the entry count, the last change."""
+
+    amounts: Mapping[CreditType, int] = field(default_factory=dict)
+    """Credits per type; a type the document does not hold yet counts as 0."""
     seq: int = 0
+    """How many entries the user has."""
     updated_at: datetime | None = None
+    """When the last entry was written."""
     version: datetime | None = None
     """The balance document's update time; None when the user has none yet."""
 
     def of(self, credit_type: CreditType) -> int:
-        return self.image if credit_type is CreditType.IMAGE else self.video
+        return self.amounts.get(credit_type, 0)
 
     def to_api(self) -> dict[str, Any]:
+        """One integer per credit type, and ``updatedAt``."""
         return {
-            "image": self.image,
-            "video": self.video,
+            **{str(credit_type): self.of(credit_type) for credit_type in CreditType},
             "updatedAt": self.updated_at.isoformat() if self.updated_at else None,
         }
+
+    @classmethod
+    def from_snapshot(cls, snap: DocumentSnapshot[Any]) -> Balances:
+        if not snap.exists:
+            return cls()
+        d = snap.to_dict() or {}
+        stored = d.get(AMOUNTS) or {}
+        return cls(
+            amounts={t: int(stored[str(t)]) for t in CreditType if str(t) in stored},
+            seq=int(d.get("seq", 0)),
+            updated_at=d.get("updatedAt"),
+            version=snap.update_time,
+        )
+
+
+def balance_field(credit_type: CreditType) -> str:
+    """The balance document's field path of one type's amount (``amounts.image``)."""
+    return f"{AMOUNTS}.{credit_type}"
 
 
 ExtraWrites = Callable[[str], Iterable[tuple[DocumentReference, Mapping[str, Any]]]]
@@ -402,7 +433,7 @@ def validate_key(key: object) -> None:
 
 
 def read_balances(uid: str) -> Balances:
-    return _balances_from(balance_ref(uid).get())
+    return Balances.from_snapshot(balance_ref(uid).get())
 
 
 def uids_with_balances() -> Iterator[str]:
@@ -420,7 +451,7 @@ def low_balances(
 
     ``after`` is the (balance, uid) of the previous page's last user.
     """
-    field_name = str(credit_type)
+    field_name = balance_field(credit_type)
     query = (
         db()
         .collection_group("balances")
@@ -429,12 +460,14 @@ def low_balances(
         .order_by("__name__")
     )
     if after is not None:
-        query = query.start_after({field_name: after[0], "__name__": balance_ref(after[1])})
+        # A cursor's values are a document's fields, so the amount sits in its map.
+        cursor = {AMOUNTS: {str(credit_type): after[0]}, "__name__": balance_ref(after[1])}
+        query = query.start_after(cursor)
     found = []
     for snap in query.limit(limit).stream():
         user = snap.reference.parent.parent
         if snap.id == "current" and user is not None:
-            found.append((str(user.id), _balances_from(snap)))
+            found.append((str(user.id), Balances.from_snapshot(snap)))
     return found
 
 
@@ -471,10 +504,10 @@ def write_ledger_entry(request: LedgerRequest, *, also: ExtraWrites | None = Non
         elif attempt == 1:
             # Most keys are new: read only the balance, and let the commit's create of the
             # idempotency record detect a used key.
-            balances = _balances_from(bal_ref.get())
+            balances = Balances.from_snapshot(bal_ref.get())
         else:
             snaps = {s.reference.path: s for s in client.get_all([idem_ref, bal_ref])}
-            record, balances = snaps[idem_ref.path], _balances_from(snaps[bal_ref.path])
+            record, balances = snaps[idem_ref.path], Balances.from_snapshot(snaps[bal_ref.path])
         current = balances.of(request.type)
         amount = request.amount
         if request.cap_at_balance and current > 0:
@@ -504,15 +537,18 @@ def write_ledger_entry(request: LedgerRequest, *, also: ExtraWrites | None = Non
         # measurably slower, and the entry's createdAt is the one the ledger orders by.
         now = datetime.now(UTC)
         changed_at = at or now
-        balance_update = {
-            str(request.type): current + delta,
-            "seq": balances.seq + 1,
-            "updatedAt": changed_at,
-        }
+        # Every type the document lacks is filled in with 0, so that each user is listed
+        # in the low-balance report of every type, also of a type added later.
+        amounts = {**dict.fromkeys(CreditType, 0), **balances.amounts, request.type: current + delta}
         if balances.version is not None:
+            balance_update: dict[str, Any] = {
+                balance_field(t): amounts[t] for t in CreditType if t is request.type or t not in balances.amounts
+            }
+            balance_update |= {"seq": balances.seq + 1, "updatedAt": changed_at}
             batch.update(bal_ref, balance_update, option=client.write_option(last_update_time=balances.version))
         else:
-            batch.create(bal_ref, {**dict.fromkeys(map(str, CreditType), 0), **balance_update})
+            stored = {str(t): amount for t, amount in amounts.items()}
+            batch.create(bal_ref, {AMOUNTS: stored, "seq": balances.seq + 1, "updatedAt": changed_at})
         batch.create(
             idem_ref,
             {
@@ -534,9 +570,8 @@ def write_ledger_entry(request: LedgerRequest, *, also: ExtraWrites | None = Non
             continue
         _remember(
             request.uid,
-            dataclasses.replace(
-                balances,
-                **{str(request.type): current + delta},
+            Balances(
+                amounts=amounts,
                 seq=balances.seq + 1,
                 updated_at=changed_at,
                 version=results[0].update_time,
@@ -687,16 +722,3 @@ def _entry_data(request: LedgerRequest, *, amount: int, balance_after: int, seq:
         "createdBy": request.created_by,
         "idempotencyKey": request.idempotency_key,
     }
-
-
-def _balances_from(snap: DocumentSnapshot[Any]) -> Balances:
-    if not snap.exists:
-        return Balances()
-    d = snap.to_dict() or {}
-    return Balances(
-        image=int(d.get("image", 0)),
-        video=int(d.get("video", 0)),
-        seq=int(d.get("seq", 0)),
-        updated_at=d.get("updatedAt"),
-        version=snap.update_time,
-    )

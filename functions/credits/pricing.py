@@ -14,6 +14,7 @@ guess.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -27,24 +28,47 @@ MAX_IMAGES = 16
 MAX_DURATION_SEC = 600
 
 
+class Unit(enum.StrEnum):
+    """What a job's price counts; the value is the job field that holds the count."""
+
+    IMAGES = "numImages"
+    SECONDS = "durationSec"
+
+    def describe(self, count: object, credit_type: CreditType) -> str:
+        """``5 images``, ``8s video``: how many units, in words."""
+        if self is Unit.SECONDS:
+            return f"{count}s {credit_type}"
+        return f"{count} image{'' if count == 1 else 's'}"
+
+
 @dataclass(frozen=True, kw_only=True)
 class JobKind:
-    """How one job source is priced."""
+    """How one job source is priced: the one place that says which balance a job spends."""
 
     credit_type: CreditType
     """Which balance the job spends."""
-    unit_field: str
-    """The job field that counts units: ``numImages`` or ``durationSec``."""
+    unit_field: Unit
+    """What the price counts, and the job field that holds the count."""
     max_units: int
     """The most units one job may have."""
 
 
 JOB_KINDS: Mapping[Source, JobKind] = {
-    Source.TEXT2IMAGE: JobKind(credit_type=CreditType.IMAGE, unit_field="numImages", max_units=MAX_IMAGES),
-    Source.IMAGE2IMAGE: JobKind(credit_type=CreditType.IMAGE, unit_field="numImages", max_units=MAX_IMAGES),
-    Source.TEXT2VIDEO: JobKind(credit_type=CreditType.VIDEO, unit_field="durationSec", max_units=MAX_DURATION_SEC),
-    Source.IMAGE2VIDEO: JobKind(credit_type=CreditType.VIDEO, unit_field="durationSec", max_units=MAX_DURATION_SEC),
+    Source.TEXT2IMAGE: JobKind(credit_type=CreditType.IMAGE, unit_field=Unit.IMAGES, max_units=MAX_IMAGES),
+    Source.IMAGE2IMAGE: JobKind(credit_type=CreditType.IMAGE, unit_field=Unit.IMAGES, max_units=MAX_IMAGES),
+    Source.TEXT2VIDEO: JobKind(credit_type=CreditType.VIDEO, unit_field=Unit.SECONDS, max_units=MAX_DURATION_SEC),
+    Source.IMAGE2VIDEO: JobKind(credit_type=CreditType.VIDEO, unit_field=Unit.SECONDS, max_units=MAX_DURATION_SEC),
 }
+"""Every job source the pipeline may write, and how it is priced. A job whose source is not
+here cannot be priced, and is never charged."""
+
+
+def job_kind(source: object) -> JobKind | None:
+    """The kind of a job's ``source`` field, or None when it is not a job source."""
+    try:
+        return JOB_KINDS.get(Source(str(source)))
+    except ValueError:
+        return None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -54,7 +78,7 @@ class PriceTable:
     version: str
     """Recorded on every debit as ``meta.priceVersion``."""
     units: Mapping[CreditType, Mapping[str, int]]
-    """Credits per image or per second of video, by quality."""
+    """Per credit type, the credits one unit costs (an image, a second of video), by quality."""
 
 
 DEFAULT_PRICES = PriceTable(
@@ -104,16 +128,15 @@ def current_table() -> PriceTable:
 def price_job(job: Mapping[str, Any], table: PriceTable) -> Price:
     """The price of a ``generation_jobs`` document under ``table``."""
     raw_source = job.get("source")
-    try:
-        source = Source(str(raw_source))
-        kind = JOB_KINDS[source]
-    except (ValueError, KeyError):
-        raise InvalidArgument(
-            f"unknown job source {raw_source!r}", field="source", allowed=[str(s) for s in JOB_KINDS]
-        ) from None
+    kind = job_kind(raw_source)
+    if kind is None:
+        raise InvalidArgument(f"unknown job source {raw_source!r}", field="source", allowed=[str(s) for s in JOB_KINDS])
+    source = Source(str(raw_source))
     units = job.get(kind.unit_field)
     if isinstance(units, bool) or not isinstance(units, int) or not 0 < units <= kind.max_units:
-        raise InvalidArgument(f"{kind.unit_field} must be an integer from 1 to {kind.max_units}", field=kind.unit_field)
+        raise InvalidArgument(
+            f"{kind.unit_field} must be an integer from 1 to {kind.max_units}", field=str(kind.unit_field)
+        )
     quality = job.get("quality")
     unit_prices = table.units[kind.credit_type]
     if not isinstance(quality, str) or quality not in unit_prices:
@@ -123,7 +146,7 @@ def price_job(job: Mapping[str, Any], table: PriceTable) -> Price:
         "priceVersion": table.version,
         "unitPrice": unit_price,
         "quality": quality,
-        kind.unit_field: units,
+        str(kind.unit_field): units,
         "model": job.get("model"),
         "resolution": job.get("resolution"),
     }

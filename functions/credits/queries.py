@@ -282,7 +282,7 @@ class LowBalanceFilters(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    type: CreditType = CreditType.IMAGE
+    type: CreditType = ledger.DEFAULT_CREDIT_TYPE
     below: int = Field(default=20, ge=1, le=ledger.MAX_AMOUNT)
     limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
     cursor: Cursor | None = None

@@ -189,14 +189,15 @@ def job_entries(job_id: str) -> list[Document]:
     return sorted(query("credits_ledger", {"jobId": job_id}), key=lambda d: int(d.data["seq"]))
 
 
-def balance(uid: str) -> dict[str, Any] | None:
+def balance(uid: str) -> dict[str, int] | None:
+    """The user's balance per credit type (the document's ``amounts``), None before their first entry."""
     doc = get_document(f"users/{uid}/balances/current")
-    return None if doc is None else doc.data
+    return None if doc is None else {name: int(amount) for name, amount in doc.data["amounts"].items()}
 
 
 def image_balance(uid: str) -> int | None:
     current = balance(uid)
-    return None if current is None else int(current["image"])
+    return None if current is None else current["image"]
 
 
 def anomalies(kind: str) -> list[Document]:
@@ -205,15 +206,17 @@ def anomalies(kind: str) -> list[Document]:
 
 def assert_chain(uid: str) -> None:
     """The ledger promise: balance_after continues the previous entry and ends at the balance."""
-    totals = {"image": 0, "video": 0}
+    totals: dict[str, int] = {}
     entries = ledger_entries(uid)
     for expected_seq, entry in enumerate(entries, start=1):
         data = entry.data
-        totals[data["type"]] += data["amount"] if data["direction"] == "credit" else -data["amount"]
+        totals[data["type"]] = totals.get(data["type"], 0) + (
+            data["amount"] if data["direction"] == "credit" else -data["amount"]
+        )
         assert data["seq"] == expected_seq, entries
         assert data["balance_after"] == totals[data["type"]], entries
-    current = balance(uid) or {"image": 0, "video": 0}
-    assert {"image": current["image"], "video": current["video"]} == totals
+    current = balance(uid) or {}
+    assert {name: amount for name, amount in current.items() if amount or name in totals} == totals
 
 
 # Bulk ledger data, written straight into Firestore as the owner (for read-side tests).
@@ -280,7 +283,7 @@ def seed_ledger(uid: str, count: int) -> list[dict[str, Any]]:
             {
                 "update": {
                     "name": doc_name(f"users/{uid}/balances/current"),
-                    "fields": encode_fields({"image": 5, "video": 3, "seq": count, "updatedAt": SEED_T0}),
+                    "fields": encode_fields({"amounts": {"image": 5, "video": 3}, "seq": count, "updatedAt": SEED_T0}),
                 }
             }
         ]

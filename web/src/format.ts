@@ -26,8 +26,9 @@ export function sourceLabel(source: string): string {
   return SOURCE_LABELS[source as Source] ?? source;
 }
 
+/** "Image", "Video": a credit type's name as a label. */
 export function creditTypeLabel(type: string): string {
-  return type === "image" ? "Image" : type === "video" ? "Video" : type;
+  return type.charAt(0).toUpperCase() + type.slice(1);
 }
 
 /** The local date and time of an instant, e.g. "Nov 22, 2026, 14:12". */

@@ -1,17 +1,15 @@
 import { count } from "../format";
 import { Link } from "../router";
+import { balanceCards } from "./balances";
 import { useBalances } from "./useBalances";
 
 export function BalanceCards({ uid }: { uid: string }) {
   const balances = useBalances(uid);
-  const cards = [
-    { label: "Image credits", value: balances.image, hint: "for text-to-image and image-to-image" },
-    { label: "Video credits", value: balances.video, hint: "for text-to-video and image-to-video" },
-  ];
+  const cards = balanceCards(balances.amounts);
   return (
     <section className="balances" aria-label="Balances" aria-busy={balances.status === "loading"}>
       {cards.map((card) => (
-        <div className="balance-card" key={card.label}>
+        <div className="balance-card" key={card.type}>
           <h2 className="balance-label">{card.label}</h2>
           <p className="balance-value" aria-live="polite">
             {balances.status === "loading" ? (
@@ -21,7 +19,7 @@ export function BalanceCards({ uid }: { uid: string }) {
             )}
             {balances.status === "loading" && <span className="sr-only">Loading</span>}
           </p>
-          <p className="balance-hint">{card.hint}</p>
+          {card.hint && <p className="balance-hint">{card.hint}</p>}
         </div>
       ))}
       <div className="balance-actions">

@@ -1,0 +1,157 @@
+"""Credit types are data: the recipe of docs/flows.md adds a third type and a job source, and nothing else changes.
+
+The test follows "Adding a source or a credit type" as written, on a copy of ``functions/``
+made here: one ``CreditType`` value, one ``Source`` value with its ``SourceRule``, one
+``JobKind`` and one row of default prices. Then, in a separate Python process running that
+copy against the same Firestore emulator, an ``audio`` job is priced, debited from the audio
+balance (never from another type's), refunded, verified, summed in the daily summary and
+shown in Activity and in the API's balances. The repository's own code knows no ``audio``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from emulators import FirestoreEmulator
+
+from credits.ledger import CreditType
+
+ROOT = Path(__file__).resolve().parents[1]
+
+RECIPE = [
+    # (file, the line after which the recipe's line goes, the line)
+    ("ledger.py", '    VIDEO = "video"', '    AUDIO = "audio"'),
+    ("ledger.py", '    IMAGE2VIDEO = "image2video"', '    TEXT2AUDIO = "text2audio"'),
+    (
+        "ledger.py",
+        "    Source.IMAGE2VIDEO: SourceRule(",
+        "    Source.TEXT2AUDIO: SourceRule(directions=_DEBIT, types=frozenset({CreditType.AUDIO})),",
+    ),
+    (
+        "pricing.py",
+        "    Source.IMAGE2VIDEO: JobKind(",
+        "    Source.TEXT2AUDIO: JobKind(credit_type=CreditType.AUDIO, unit_field=Unit.SECONDS, max_units=300),",
+    ),
+    (
+        "pricing.py",
+        '        CreditType.VIDEO: {"standard": 1, "hq": 2},',
+        '        CreditType.AUDIO: {"standard": 1, "hq": 3},',
+    ),
+]
+
+SCENARIO = """
+import json, sys
+from datetime import UTC, datetime
+
+from credits import activity, admin, jobs, ledger, pricing, summaries, verify
+from credits.auth import Caller
+from credits.ledger import CreditType, Direction
+
+ops = Caller(uid="ops", admin=True, email="ops@example.com")
+
+def grant(credit_type, amount):
+    body = admin.AdjustRequest(
+        uid="u", type=credit_type, direction=Direction.CREDIT, amount=amount, reason="grant",
+        idempotencyKey=f"grant-{credit_type}",
+    )
+    admin.adjust(ops, body)
+
+def queue(job_id, seconds):
+    jobs.job_ref(job_id).set({
+        "uid": "u", "status": "queued", "source": "text2audio", "durationSec": seconds, "quality": "hq",
+        "createdAt": datetime.now(UTC),
+    })
+    return jobs.bill_job(job_id)
+
+grant(CreditType.AUDIO, 40)
+grant(CreditType.VIDEO, 1000)
+price = pricing.price_job({"source": "text2audio", "durationSec": 10, "quality": "hq"}, pricing.DEFAULT_PRICES)
+charged = queue("song", 10)
+too_long = queue("album", 20)  # 60 audio credits: more than the 10 left, far less than the video balance
+jobs.job_ref("song").update({"status": "failed"})
+refunded = jobs.bill_job("song")
+feed = activity.feed("u", activity.ActivityFilters(range="all", type="all"))
+summary = summaries.build_daily_summary(datetime.now(UTC).date(), run="manual")
+observed = {
+    "price": [str(price.credit_type), price.amount],
+    "charged": [charged.action, charged.entry.to_api()],
+    "too_long": [too_long.action, (jobs.job_ref("album").get().to_dict() or {}).get("failureReason")],
+    "refunded": [refunded.action, refunded.entry.to_api()],
+    "balances": ledger.read_balances("u").to_api(),
+    "mismatches": [m.to_dict() for m in verify.verify_user("u")[1]],
+    "feed": feed.to_api()["items"],
+    "by_type": summary["byType"]["audio"],
+    "by_source": summary["bySource"]["text2audio"],
+}
+with open(sys.argv[1], "w") as out:
+    json.dump(observed, out, default=str)
+"""
+
+
+def follow_the_recipe(copy: Path) -> None:
+    for name, anchor, line in RECIPE:
+        path = copy / "credits" / name
+        lines = path.read_text().splitlines(keepends=True)
+        at = [n for n, text in enumerate(lines) if text.startswith(anchor)]
+        assert len(at) == 1, f"the recipe's place in {name} ({anchor!r}) moved: update docs/flows.md and this test"
+        lines.insert(at[0] + 1, line + "\n")
+        path.write_text("".join(lines))
+
+
+def test_a_third_credit_type_and_job_source_need_only_the_recipe(firestore: FirestoreEmulator, tmp_path: Path):
+    assert "audio" not in set(CreditType)
+    copy = tmp_path / "functions"
+    shutil.copytree(ROOT / "functions" / "credits", copy / "credits", ignore=shutil.ignore_patterns("__pycache__"))
+    follow_the_recipe(copy)
+    result = tmp_path / "observed.json"
+    try:
+        run = subprocess.run(
+            [sys.executable, "-c", SCENARIO, str(result)],
+            env={**os.environ, "PYTHONPATH": str(copy)},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert run.returncode == 0, run.stderr[-3000:]
+        seen = json.loads(result.read_text())
+    finally:
+        # The entries are of a type this process does not know: the closing verify could not read them.
+        firestore.reset()
+
+    assert seen["price"] == ["audio", 30]  # 10 seconds at the recipe's hq price of 3
+    action, debit = seen["charged"]
+    assert action == "charged"
+    assert (debit["type"], debit["direction"], debit["amount"], debit["balance_after"]) == ("audio", "debit", 30, 10)
+    assert (debit["source"], debit["idempotencyKey"]) == ("text2audio", "debit:text2audio:song")
+    assert debit["reason"] == "text2audio: 10s audio (HQ)"
+    # Checked against the audio balance (10), not the video balance (1000).
+    assert seen["too_long"] == ["rejected", "insufficient_credits"]
+    action, refund = seen["refunded"]
+    assert action == "refunded"
+    assert (refund["type"], refund["source"], refund["amount"], refund["balance_after"]) == ("audio", "refund", 30, 40)
+    assert {k: v for k, v in seen["balances"].items() if k != "updatedAt"} == {"image": 0, "video": 1000, "audio": 40}
+    assert seen["mismatches"] == []
+    items = {item["id"]: item for item in seen["feed"]}
+    assert items["job:song"]["credits"]["type"] == "audio"
+    assert items["job:song"]["summary"] == "Generation failed: 10s audio (HQ)"
+    assert items["job:album"]["summary"] == "Generation failed: 20s audio (HQ)"
+    grants = sorted(item["creditType"] for item in seen["feed"] if item["kind"] == "credits")
+    assert grants == ["audio", "video"]
+    assert seen["by_type"]["credit"] == {"amount": 70, "count": 2}
+    assert seen["by_type"]["debit"] == {"amount": 30, "count": 1}
+    assert seen["by_source"] == {"debit": {"audio": {"amount": 30, "count": 1}}}
+
+
+@pytest.mark.usefixtures("firestore")
+def test_a_job_source_that_is_not_a_job_kind_is_never_charged():
+    from credits import jobs, pricing
+
+    assert pricing.job_kind("purchase") is None and pricing.job_kind("nonsense") is None
+    jobs.job_ref("j").set({"uid": "u", "status": "queued", "source": "purchase", "numImages": 1, "quality": "hq"})
+    assert jobs.bill_job("j").action is jobs.Action.INVALID
