@@ -70,7 +70,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from emulators import firestore_for  # noqa: E402
 from google.cloud.firestore_v1.base_query import FieldFilter  # noqa: E402
 
-from credits import activity, export, jobs, ledger, queries  # noqa: E402
+from credits import activity, export, jobs, keys, ledger, queries  # noqa: E402
 from credits.firestore_client import db  # noqa: E402
 from credits.ledger import CreditType, Direction, Source  # noqa: E402
 
@@ -174,7 +174,7 @@ class _Chain:
                 **influencer,
             },
             "createdBy": "system",
-            "idempotencyKey": jobs.debit_key(str(source), job_id),
+            "idempotencyKey": keys.job_debit(source, job_id),
         }
 
     def refund(self, debit_id: str, debit: dict[str, Any]) -> dict[str, Any]:
@@ -193,7 +193,7 @@ class _Chain:
             "invoiceId": None,
             "meta": {"debitEntryId": debit_id, "jobSource": debit["source"], **influencer},
             "createdBy": "system",
-            "idempotencyKey": jobs.refund_key(debit["jobId"]),
+            "idempotencyKey": keys.job_refund(debit["jobId"]),
         }
 
     def purchase(self, credit_type: CreditType, entry_id: str) -> dict[str, Any]:
@@ -217,7 +217,7 @@ class _Chain:
                 "priceId": price_id,
             },
             "createdBy": "stripe",
-            "idempotencyKey": f"credit:purchase:{payment_id}",
+            "idempotencyKey": keys.purchase(payment_id),
         }
 
     def grant(self, credit_type: CreditType, created_at: datetime) -> dict[str, Any]:
@@ -241,7 +241,7 @@ class _Chain:
                 "periodEnd": period_start + 30 * 86_400,
             },
             "createdBy": "stripe",
-            "idempotencyKey": f"credit:subscription_grant:{invoice_id}",
+            "idempotencyKey": keys.subscription_grant(invoice_id),
         }
 
     def adjustment(self, credit_type: CreditType, direction: Direction, amount: int) -> dict[str, Any]:
@@ -258,7 +258,7 @@ class _Chain:
             "invoiceId": None,
             "meta": {"adminEmail": "admin@example.com"},
             "createdBy": "admin:bench-admin",
-            "idempotencyKey": f"admin:bench-admin:{_auto_id(rng)}",
+            "idempotencyKey": keys.admin_adjustment("bench-admin", _auto_id(rng)),
         }
 
     def reversal(self, credit_type: CreditType, purchase: _Purchase, amount: int) -> dict[str, Any]:
@@ -283,7 +283,7 @@ class _Chain:
             "invoiceId": purchase.invoice_id,
             "meta": meta,
             "createdBy": "stripe",
-            "idempotencyKey": f"debit:purchase_reversal:{charge_id}:{purchase.amount * 100}",
+            "idempotencyKey": keys.purchase_reversal(charge_id, purchase.amount * 100),
         }
 
     def next_fields(self, entry_id: str, created_at: datetime) -> dict[str, Any]:

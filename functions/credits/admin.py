@@ -1,8 +1,8 @@
 """Admin adjustments: grant or claw back credits by hand, with a reason, exactly once.
 
-The request's idempotency key comes from outside, so it is namespaced as
-``admin:<admin uid>:<key>``: it can never collide with a system key (``debit:…``,
-``credit:…``) nor with another admin's key, and a double click grants once.
+The request's idempotency key comes from outside, so it is namespaced with the admin's uid
+(:func:`credits.keys.admin_adjustment`): it can never collide with a system key nor with
+another admin's key, and a double click grants once.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from credits import ledger
+from credits import keys, ledger
 from credits.auth import Caller
 from credits.ledger import CreditType, Direction, LedgerRequest, LedgerWrite, Source
 
@@ -33,10 +33,6 @@ class AdjustRequest(BaseModel):
     ]
 
 
-def adjustment_key(admin_uid: str, client_key: str) -> str:
-    return f"admin:{admin_uid}:{client_key}"
-
-
 def adjust(caller: Caller, body: AdjustRequest) -> LedgerWrite:
     """Write the adjustment, or return the entry an earlier identical request wrote."""
     return ledger.write_ledger_entry(
@@ -46,7 +42,7 @@ def adjust(caller: Caller, body: AdjustRequest) -> LedgerWrite:
             direction=body.direction,
             amount=body.amount,
             source=Source.ADMIN_ADJUSTMENT,
-            idempotency_key=adjustment_key(caller.uid, body.idempotencyKey),
+            idempotency_key=keys.admin_adjustment(caller.uid, body.idempotencyKey),
             created_by=f"admin:{caller.uid}",
             reason=body.reason,
             meta={"adminEmail": caller.email},

@@ -30,7 +30,7 @@ from typing import Any
 from google.cloud import firestore
 from google.cloud.firestore import DocumentReference
 
-from credits import anomalies, ledger, logs, pricing
+from credits import anomalies, keys, ledger, logs, pricing
 from credits.errors import IdempotencyConflict, InsufficientCredits, InvalidArgument
 from credits.firestore_client import db
 from credits.ledger import CreditType, Direction, LedgerEntry, LedgerRequest, Source
@@ -71,14 +71,6 @@ def job_ref(job_id: str) -> DocumentReference:
     return ref
 
 
-def debit_key(source: str, job_id: str) -> str:
-    return f"debit:{source}:{job_id}"
-
-
-def refund_key(job_id: str) -> str:
-    return f"credit:refund:{job_id}"
-
-
 def bill_job(job_id: str) -> Billing:
     """Bring one job's billing in line with its current status. Safe to call any number of times."""
     snap = job_ref(job_id).get()
@@ -116,7 +108,7 @@ def _charge(job_id: str, job: Mapping[str, Any]) -> Billing:
             direction=Direction.DEBIT,
             amount=price.amount,
             source=price.source,
-            idempotency_key=debit_key(price.source, job_id),
+            idempotency_key=keys.job_debit(price.source, job_id),
             created_by="system",
             reason=f"{price.source}: {describe(job)}",
             job_id=job_id,
@@ -159,7 +151,7 @@ def _refund(job_id: str, job: Mapping[str, Any]) -> Billing:
             direction=Direction.CREDIT,
             amount=debit.amount,
             source=Source.REFUND,
-            idempotency_key=refund_key(job_id),
+            idempotency_key=keys.job_refund(job_id),
             created_by="system",
             reason=f"Refund for failed job: {describe(job)}",
             job_id=job_id,
@@ -178,9 +170,8 @@ def _find_debit(job_id: str, job: Mapping[str, Any]) -> LedgerEntry | None:
         entry = ledger.get_entry(str(job["debitEntryId"]))
         if entry is not None and entry.job_id == job_id:
             return entry
-    if pricing.job_kind(job.get("source")) is None:
-        return None
-    return ledger.find_entry_by_key(debit_key(str(job["source"]), job_id))
+    source = pricing.job_source(job.get("source"))
+    return None if source is None else ledger.find_entry_by_key(keys.job_debit(source, job_id))
 
 
 def _mark_unpaid(job_id: str, job: Mapping[str, Any]) -> Billing:

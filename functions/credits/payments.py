@@ -35,7 +35,7 @@ import stripe
 from google.cloud import firestore
 from google.cloud.firestore import DocumentReference
 
-from credits import anomalies, ledger, logs
+from credits import anomalies, keys, ledger, logs
 from credits.errors import InsufficientCredits, InvalidArgument
 from credits.firestore_client import db
 from credits.ledger import CreditType, Direction, LedgerEntry, LedgerRequest, Source
@@ -209,7 +209,7 @@ def _checkout_completed(event: stripe.Event) -> Handled:
         direction=Direction.CREDIT,
         amount=item.credits,
         source=Source.PURCHASE,
-        idempotency_key=f"credit:purchase:{payment_intent}",
+        idempotency_key=keys.purchase(payment_intent),
         created_by="stripe",
         reason=f"Purchased {item.name}",
         payment_id=payment_intent,
@@ -253,7 +253,7 @@ def _invoice_paid(event: stripe.Event) -> Handled:
         direction=Direction.CREDIT,
         amount=item.credits * quantity,
         source=Source.SUBSCRIPTION_GRANT,
-        idempotency_key=f"credit:subscription_grant:{invoice.id}",
+        idempotency_key=keys.subscription_grant(invoice.id),
         created_by="stripe",
         reason=f"Credits refreshed ({item.name})",
         invoice_id=invoice.id,
@@ -282,7 +282,7 @@ def _invoice_paid(event: stripe.Event) -> Handled:
 def _charge_refunded(event: stripe.Event) -> Handled:
     charge = event.data.object
     payment_intent = _get(charge, "payment_intent")
-    purchase = ledger.find_entry_by_key(f"credit:purchase:{payment_intent}") if payment_intent else None
+    purchase = ledger.find_entry_by_key(keys.purchase(payment_intent)) if payment_intent else None
     if purchase is None:
         # Not a credit purchase (a subscription's charge, or another product's): not ours to undo.
         return Handled(outcome=Outcome.IGNORED, event_id=event.id, event_type=event.type)
@@ -298,7 +298,7 @@ def _charge_refunded(event: stripe.Event) -> Handled:
         direction=Direction.DEBIT,
         amount=owed,
         source=Source.PURCHASE_REVERSAL,
-        idempotency_key=f"debit:purchase_reversal:{charge.id}:{refunded}",
+        idempotency_key=keys.purchase_reversal(charge.id, refunded),
         created_by="stripe",
         reason="Purchase refunded",
         payment_id=payment_intent,

@@ -63,12 +63,19 @@ JOB_KINDS: Mapping[Source, JobKind] = {
 here cannot be priced, and is never charged."""
 
 
-def job_kind(source: object) -> JobKind | None:
-    """The kind of a job's ``source`` field, or None when it is not a job source."""
+def job_source(value: object) -> Source | None:
+    """A job's ``source`` field as a :class:`Source` of :data:`JOB_KINDS`; None when it is not one."""
     try:
-        return JOB_KINDS.get(Source(str(source)))
+        source = Source(str(value))
     except ValueError:
         return None
+    return source if source in JOB_KINDS else None
+
+
+def job_kind(value: object) -> JobKind | None:
+    """The kind of a job's ``source`` field, or None when it is not a job source."""
+    source = job_source(value)
+    return None if source is None else JOB_KINDS[source]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -127,11 +134,12 @@ def current_table() -> PriceTable:
 
 def price_job(job: Mapping[str, Any], table: PriceTable) -> Price:
     """The price of a ``generation_jobs`` document under ``table``."""
-    raw_source = job.get("source")
-    kind = job_kind(raw_source)
-    if kind is None:
-        raise InvalidArgument(f"unknown job source {raw_source!r}", field="source", allowed=[str(s) for s in JOB_KINDS])
-    source = Source(str(raw_source))
+    source = job_source(job.get("source"))
+    if source is None:
+        raise InvalidArgument(
+            f"unknown job source {job.get('source')!r}", field="source", allowed=[str(s) for s in JOB_KINDS]
+        )
+    kind = JOB_KINDS[source]
     units = job.get(kind.unit_field)
     if isinstance(units, bool) or not isinstance(units, int) or not 0 < units <= kind.max_units:
         raise InvalidArgument(
