@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 from google.cloud.firestore_v1.base_query import FieldFilter
@@ -231,3 +233,31 @@ def test_low_balances_page_lowest_first_over_every_type():
     assert [(uid, b.of(CreditType.IMAGE)) for uid, b in rest] == [("a", 5), ("c", 8)]
     videos = ledger.low_balances(CreditType.VIDEO, 10, after=None, limit=10)
     assert [uid for uid, _ in videos] == ["a", "b", "c", "d", "e"]
+
+
+def test_the_commit_is_read_by_name_whatever_else_joins_it():
+    """The entry's time is its own write's server timestamp, the remembered version the balance's."""
+    ledger.write_ledger_entry(request(amount=5))
+    extras = [db().collection("extra").document(f"x{n}") for n in range(3)]
+    write = ledger.write_ledger_entry(
+        request(amount=5), also=lambda entry_id: [(ref, {"e": entry_id}) for ref in extras]
+    )
+
+    stored = db().collection(ledger.LEDGER).document(write.entry.id).get()
+    assert write.entry.created_at == stored.get("createdAt")
+    assert [ref.get().get("e") for ref in extras] == [write.entry.id] * 3
+    remembered = ledger._remembered["u1"]
+    assert remembered.version == ledger.balance_ref("u1").get().update_time
+    assert (remembered.of(CreditType.IMAGE), remembered.seq) == (10, 2)
+
+
+def test_the_deployed_code_imports_no_private_module_of_a_library():
+    functions = Path(__file__).resolve().parents[1] / "functions"
+    private = re.compile(r"^\s*(?:from|import)\s+((?:\w+\.)*_\w+)", re.MULTILINE)
+    found = {
+        path.name: module
+        for path in [functions / "main.py", *sorted((functions / "credits").glob("*.py"))]
+        for module in private.findall(path.read_text())
+        if module != "__future__"
+    }
+    assert found == {}

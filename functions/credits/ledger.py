@@ -9,22 +9,29 @@ and ``balance_after`` for its type, so the ledger is a gap-free chain that
 :mod:`credits.verify` can check. Credit types are data: :class:`CreditType` lists them, and
 no code names one to decide what another does (a balance is looked up by its type).
 
-A write is one atomic commit guarded by preconditions (optimistic concurrency):
+A write is one atomic commit guarded by preconditions (optimistic concurrency).
+:func:`write_ledger_entry` makes up to :data:`MAX_ATTEMPTS` attempts, each in named steps:
 
-1. read the balance document (on a retry, the idempotency record with it, in one ``get_all``;
-   not at all when this process made the user's last change, see ``_remembered``);
-2. a record with the same fingerprint is a replay: return its entry, write nothing;
-   another fingerprint is an :class:`IdempotencyConflict`;
-3. a debit beyond the balance raises :class:`InsufficientCredits` and records an anomaly
-   (after checking the record, so that a replayed debit still returns its entry);
-4. commit in one request: the balance update guarded by the balance's update time
-   (``create`` when the user has none), ``create`` of the idempotency record and of the
-   entry, and any documents the caller asks to change with it;
-5. a failed precondition or an existing record means another writer got there first, or
-   the key was used before: back off with jitter and start again at 1, now reading both.
-
-The first attempt does not read the idempotency record: a used key makes the commit fail
-on its ``create``, which is rare, and saves a document read on every new entry.
+1. :func:`_load`, the state: the balance document; on a retry the idempotency record with
+   it, in one ``get_all``; on the first attempt nothing at all when this process made the
+   user's last change (``_remembered``). The first attempt does not read the record: a used
+   key makes the commit's ``create`` of it fail, which is rare, and saves a document read
+   on every new entry.
+2. :func:`_decide`: a record with the same fingerprint is a replay (return its entry, write
+   nothing), another fingerprint an :class:`IdempotencyConflict`; then a given time out of
+   order (:func:`entry_time`) is an :class:`InvalidArgument`, and a debit beyond the balance
+   an :class:`InsufficientCredits` with an anomaly. The record is checked first, so that a
+   replayed debit still returns its entry. A remembered balance never refuses a debit: a
+   debit that looks too large is decided again on a fresh read.
+3. :func:`_build_commit`, one batch of named writes: ``balance`` (the update guarded by the
+   balance document's update time, or its ``create`` when the user has none), ``record``
+   and ``entry`` (``create`` both), and the documents the caller asks to change with it.
+4. Commit in one request. A failed precondition or an existing document means another
+   writer got there first, or the key was used before: back off (:func:`backoff_s`) and
+   start again at 1, now reading both.
+5. :func:`_after_commit`: remember the new balances with the update time the commit's
+   ``balance`` result reports, take the entry's ``createdAt`` from its ``entry`` result
+   (the server timestamp, so nothing is read back), log, return.
 
 Per user the commits are serialised by the balance document, so a lost update or a
 double spend cannot happen, and a key can only ever be created once. This takes two
@@ -34,13 +41,17 @@ document in the emulator (see docs/ledger.md).
 An entry's ``createdAt`` is the server's commit time. Only tools that write history
 in-process (the demo seed, an import) may give it instead, with :func:`entry_time`; no
 Cloud Function enters that block, and a given time must be in the past and after the
-user's newest entry, so that ``seq`` and time order stay the same order.
+user's newest entry, so that ``seq`` and time order stay the same order. The given time
+acts in three steps: :func:`_decide` refuses it out of order, :func:`_build_commit` writes
+it as the entry's ``createdAt`` and the balance's ``updatedAt`` (no server timestamp), and
+:func:`_after_commit` takes it as the entry's time.
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
+import dataclasses
 import enum
 import hashlib
 import json
@@ -54,9 +65,8 @@ from typing import Any
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
-from google.cloud.firestore import DocumentReference, DocumentSnapshot
-from google.cloud.firestore_v1._helpers import decode_value
-from google.cloud.firestore_v1.base_query import FieldFilter
+from google.cloud.firestore import DocumentReference, DocumentSnapshot, FieldFilter
+from google.cloud.firestore_v1.types import WriteResult
 
 from credits import anomalies, logs
 from credits.errors import IdempotencyConflict, InsufficientCredits, InvalidArgument, LedgerBusy
@@ -296,6 +306,30 @@ class Balances:
             "updatedAt": self.updated_at.isoformat() if self.updated_at else None,
         }
 
+    def changed(self, credit_type: CreditType, amount: int, *, at: datetime) -> Balances:
+        """The balances after one more entry: ``credit_type`` at ``amount``, every type present.
+
+        A type the document lacks is filled in with 0, so that every user is listed in the
+        low-balance report of every type, also of a type added later. The new document's
+        update time is not known until the commit.
+        """
+        amounts = {**dict.fromkeys(CreditType, 0), **self.amounts, credit_type: amount}
+        return Balances(amounts=amounts, seq=self.seq + 1, updated_at=at)
+
+    def document(self) -> dict[str, Any]:
+        """The whole balance document."""
+        stored = {str(credit_type): amount for credit_type, amount in self.amounts.items()}
+        return {AMOUNTS: stored, "seq": self.seq, "updatedAt": self.updated_at}
+
+    def updates_from(self, before: Balances) -> dict[str, Any]:
+        """The fields (paths) to update on the document that holds ``before``."""
+        changed = {
+            balance_field(credit_type): amount
+            for credit_type, amount in self.amounts.items()
+            if credit_type not in before.amounts or before.amounts[credit_type] != amount
+        }
+        return {**changed, "seq": self.seq, "updatedAt": self.updated_at}
+
     @classmethod
     def from_snapshot(cls, snap: DocumentSnapshot[Any]) -> Balances:
         if not snap.exists:
@@ -487,118 +521,226 @@ def get_entry(entry_id: str) -> LedgerEntry | None:
 def write_ledger_entry(request: LedgerRequest, *, also: ExtraWrites | None = None) -> LedgerWrite:
     """Write one entry exactly once, or return the entry its key already made.
 
+    Each attempt takes the steps of the module docstring: :func:`_load` the state,
+    :func:`_decide` (a replay, a conflict, an overdraft, or the change to make),
+    :func:`_build_commit`, commit, then :func:`_after_commit`. A commit that loses a race
+    backs off (:func:`backoff_s`) and the next attempt loads afresh.
+
     Raises :class:`InvalidArgument`, :class:`IdempotencyConflict`,
     :class:`InsufficientCredits` (after recording an anomaly) or :class:`LedgerBusy`.
     """
     validate(request)
-    at = _entry_time.get()
-    fingerprint = request.fingerprint()
-    idem_ref = idempotency_ref(request.idempotency_key)
-    bal_ref = balance_ref(request.uid)
-    client = db()
+    target = _Target.of(request, at=_entry_time.get())
     for attempt in range(1, MAX_ATTEMPTS + 1):
-        record: DocumentSnapshot[Any] | None = None
-        remembered = _remembered.pop(request.uid, None) if attempt == 1 else None
-        if remembered is not None:
-            balances = remembered
-        elif attempt == 1:
-            # Most keys are new: read only the balance, and let the commit's create of the
-            # idempotency record detect a used key.
-            balances = Balances.from_snapshot(bal_ref.get())
-        else:
-            snaps = {s.reference.path: s for s in client.get_all([idem_ref, bal_ref])}
-            record, balances = snaps[idem_ref.path], Balances.from_snapshot(snaps[bal_ref.path])
-        current = balances.of(request.type)
-        amount = request.amount
-        if request.cap_at_balance and current > 0:
-            amount = min(amount, current)
-        delta = amount if request.direction is Direction.CREDIT else -amount
-        if current + delta < 0:
-            if remembered is not None:
-                continue  # what this process remembers may be stale: decide on a fresh read
-            if record is None:
-                # A replay of a debit that once fitted must return its entry, not an overdraft.
-                record = idem_ref.get()
-        untimely = _untimely(request.uid, at, balances) if at is not None else None
-        if untimely is not None and record is None:
-            record = idem_ref.get()  # a replay of history returns its entry, whatever the time now
-        if record is not None and record.exists:
-            return _replay(request, record, fingerprint, attempt)
-        if untimely is not None:
-            raise untimely
-        if current + delta < 0:
-            _reject_overdraft(request, current)
-        entry_ref = ledger_collection().document()
-        entry_data = _entry_data(request, amount=amount, balance_after=current + delta, seq=balances.seq + 1)
-        if at is not None:
-            entry_data["createdAt"] = at
-        batch = client.batch()
-        # Only the entry takes the server's clock: each server timestamp makes the commit
-        # measurably slower, and the entry's createdAt is the one the ledger orders by.
-        now = datetime.now(UTC)
-        changed_at = at or now
-        # Every type the document lacks is filled in with 0, so that each user is listed
-        # in the low-balance report of every type, also of a type added later.
-        amounts = {**dict.fromkeys(CreditType, 0), **balances.amounts, request.type: current + delta}
-        if balances.version is not None:
-            balance_update: dict[str, Any] = {
-                balance_field(t): amounts[t] for t in CreditType if t is request.type or t not in balances.amounts
-            }
-            balance_update |= {"seq": balances.seq + 1, "updatedAt": changed_at}
-            batch.update(bal_ref, balance_update, option=client.write_option(last_update_time=balances.version))
-        else:
-            stored = {str(t): amount for t, amount in amounts.items()}
-            batch.create(bal_ref, {AMOUNTS: stored, "seq": balances.seq + 1, "updatedAt": changed_at})
-        batch.create(
-            idem_ref,
-            {
-                "key": request.idempotency_key,
-                "entryId": entry_ref.id,
-                "uid": request.uid,
-                "fingerprint": fingerprint,
-                "createdAt": now,
-            },
-        )
-        batch.create(entry_ref, entry_data)
-        for ref, data in also(entry_ref.id) if also else ():
-            batch.set(ref, dict(data), merge=True)
+        state = _load(target, first=attempt == 1)
+        decided = _decide(target, state, attempt)
+        if isinstance(decided, LedgerWrite):
+            return decided
+        if decided is None:
+            continue  # only a remembered balance made the debit look too large: decide on a fresh read
+        commit = _build_commit(target, state, decided, also)
         try:
-            results = batch.commit()
+            results = commit.commit()
         except (gexc.FailedPrecondition, gexc.AlreadyExists, gexc.Conflict, gexc.Aborted, gexc.NotFound):
             # Another writer changed this user's balance or used this key first.
-            time.sleep(random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt)))
+            time.sleep(backoff_s(attempt))
             continue
-        _remember(
-            request.uid,
-            Balances(
-                amounts=amounts,
-                seq=balances.seq + 1,
-                updated_at=changed_at,
-                version=results[0].update_time,
-            ),
-        )
-        # The commit reports the server timestamp it gave the entry: no read-back needed.
-        # An entry written with a given time has no server timestamp, so no transform result.
-        created_at = at if at is not None else decode_value(results[2].transform_results[0], client)
-        entry = LedgerEntry.from_document(entry_ref.id, {**entry_data, "createdAt": created_at})
-        logs.info(
-            "ledger entry written",
-            event="ledger_entry_written",
-            entryId=entry.id,
-            uid=entry.uid,
-            type=str(entry.type),
-            direction=str(entry.direction),
-            source=str(entry.source),
-            amount=entry.amount,
-            balanceAfter=entry.balance_after,
-            idempotencyKey=request.idempotency_key,
-            attempts=attempt,
-        )
-        return LedgerWrite(entry=entry, replayed=False, attempts=attempt)
+        return _after_commit(target, commit, results, attempt)
     raise LedgerBusy(
         f"gave up after {MAX_ATTEMPTS} attempts: too many concurrent writes for this user",
         uid=request.uid,
     )
+
+
+def backoff_s(attempt: int) -> float:
+    """How long to wait after failed attempt number ``attempt`` (1, 2, …): full jitter, a random
+    time up to 8 ms after the first, the bound doubling each time up to :data:`BACKOFF_CAP_S`."""
+    return random.uniform(0, min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2**attempt))
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Target:
+    """What every attempt of one write works on: the request and the two documents it guards."""
+
+    request: LedgerRequest
+    fingerprint: str
+    at: datetime | None
+    """The entry's given time (:func:`entry_time`), or None for the server's."""
+    balance: DocumentReference
+    record: DocumentReference
+    """The key's idempotency record."""
+
+    @classmethod
+    def of(cls, request: LedgerRequest, *, at: datetime | None) -> _Target:
+        return cls(
+            request=request,
+            fingerprint=request.fingerprint(),
+            at=at,
+            balance=balance_ref(request.uid),
+            record=idempotency_ref(request.idempotency_key),
+        )
+
+
+@dataclass(frozen=True, kw_only=True)
+class _State:
+    """What an attempt knows when it decides."""
+
+    balances: Balances
+    record: DocumentSnapshot[Any] | None
+    """The key's idempotency record as read; None when not read (the commit's create tells)."""
+    remembered: bool
+    """The balances are what this process committed last, not read: they may be stale."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Change:
+    """What the new entry does to its balance."""
+
+    amount: int
+    """The request's amount, or less for a debit capped at the balance."""
+    balance_after: int
+    """The balance of the entry's type after it."""
+
+
+def _load(target: _Target, *, first: bool) -> _State:
+    """Step 1: the user's balances, and on a retry the key's record.
+
+    The first attempt reads only the balance document, or nothing when this process made the
+    user's last change; most keys are new, and the commit's create of the record detects a
+    used one. A later attempt reads the balance and the record in one ``get_all``.
+    """
+    if first:
+        remembered = _remembered.pop(target.request.uid, None)
+        if remembered is not None:
+            return _State(balances=remembered, record=None, remembered=True)
+        return _State(balances=Balances.from_snapshot(target.balance.get()), record=None, remembered=False)
+    snaps = {snap.reference.path: snap for snap in db().get_all([target.record, target.balance])}
+    return _State(
+        balances=Balances.from_snapshot(snaps[target.balance.path]), record=snaps[target.record.path], remembered=False
+    )
+
+
+def _decide(target: _Target, state: _State, attempt: int) -> _Change | LedgerWrite | None:
+    """Step 2: a replay, a conflict, an overdraft, a time out of order, or the change to make.
+
+    A used key returns its entry (same fingerprint) or raises :class:`IdempotencyConflict`;
+    it is checked first, so that a replayed debit or a replayed piece of history returns its
+    entry whatever the balance or the time is now. Then a given time out of order raises
+    :class:`InvalidArgument` and a debit beyond the balance :class:`InsufficientCredits`.
+    None means: decide again on a fresh read, because only a remembered balance (never
+    trusted to refuse a debit) made the debit look too large.
+    """
+    request = target.request
+    current = state.balances.of(request.type)
+    amount = min(request.amount, current) if request.cap_at_balance and current > 0 else request.amount
+    after = current + (amount if request.direction is Direction.CREDIT else -amount)
+    if after < 0 and state.remembered:
+        return None
+    untimely = _untimely(request.uid, target.at, state.balances) if target.at is not None else None
+    record = state.record
+    if record is None and (after < 0 or untimely is not None):
+        record = target.record.get()
+    if record is not None and record.exists:
+        return _replay(request, record, target.fingerprint, attempt)
+    if untimely is not None:
+        raise untimely
+    if after < 0:
+        _reject_overdraft(request, current)
+    return _Change(amount=amount, balance_after=after)
+
+
+class _Commit:
+    """Step 3's batch: every write has a name, and its result is read by that name."""
+
+    def __init__(self, *, entry: DocumentReference, entry_data: dict[str, Any], balances: Balances) -> None:
+        self.entry = entry
+        """The new entry's document."""
+        self.entry_data = entry_data
+        """The new entry as written (``createdAt`` may be the server's timestamp, still to come)."""
+        self.balances = balances
+        """The user's balances after the entry."""
+        self._batch = db().batch()
+        self._names: list[str] = []
+
+    def create(self, name: str, ref: DocumentReference, data: Mapping[str, Any]) -> None:
+        self._batch.create(ref, dict(data))
+        self._names.append(name)
+
+    def update(self, name: str, ref: DocumentReference, data: Mapping[str, Any], *, last_update_time: datetime) -> None:
+        self._batch.update(ref, dict(data), option=db().write_option(last_update_time=last_update_time))
+        self._names.append(name)
+
+    def merge(self, name: str, ref: DocumentReference, data: Mapping[str, Any]) -> None:
+        self._batch.set(ref, dict(data), merge=True)
+        self._names.append(name)
+
+    def commit(self) -> dict[str, WriteResult]:
+        """Commit every write in one request; each write's result, by its name."""
+        return dict(zip(self._names, self._batch.commit(), strict=True))
+
+
+def _build_commit(target: _Target, state: _State, change: _Change, also: ExtraWrites | None) -> _Commit:
+    """Step 3: the balance update guarded by the balance's update time (a create for a new
+    user), a create of the idempotency record and of the entry, and the caller's documents.
+
+    Only the entry takes the server's clock: each server timestamp makes the commit
+    measurably slower, and the entry's ``createdAt`` is the time the ledger orders by.
+    """
+    request = target.request
+    now = datetime.now(UTC)
+    before = state.balances
+    after = before.changed(request.type, change.balance_after, at=target.at or now)
+    entry = ledger_collection().document()
+    entry_data = entry_document(
+        request,
+        amount=change.amount,
+        balance_after=change.balance_after,
+        seq=after.seq,
+        created_at=target.at or firestore.SERVER_TIMESTAMP,
+    )
+    commit = _Commit(entry=entry, entry_data=entry_data, balances=after)
+    if before.version is None:
+        commit.create("balance", target.balance, after.document())
+    else:
+        commit.update("balance", target.balance, after.updates_from(before), last_update_time=before.version)
+    record = {
+        "key": request.idempotency_key,
+        "entryId": entry.id,
+        "uid": request.uid,
+        "fingerprint": target.fingerprint,
+        "createdAt": now,
+    }
+    commit.create("record", target.record, record)
+    commit.create("entry", entry, commit.entry_data)
+    for n, (ref, data) in enumerate(also(entry.id) if also else ()):
+        commit.merge(f"also {n}", ref, data)
+    return commit
+
+
+def _after_commit(target: _Target, commit: _Commit, results: Mapping[str, WriteResult], attempt: int) -> LedgerWrite:
+    """Step 5: remember the user's new balances, log the entry and return it.
+
+    The commit reports the server timestamp it gave the entry, so nothing is read back; an
+    entry written with a given time has no server timestamp, and the given time is its time.
+    """
+    request = target.request
+    _remember(request.uid, dataclasses.replace(commit.balances, version=results["balance"].update_time))
+    created_at = target.at or results["entry"].transform_results[0].timestamp_value
+    entry = LedgerEntry.from_document(commit.entry.id, {**commit.entry_data, "createdAt": created_at})
+    logs.info(
+        "ledger entry written",
+        event="ledger_entry_written",
+        entryId=entry.id,
+        uid=entry.uid,
+        type=str(entry.type),
+        direction=str(entry.direction),
+        source=str(entry.source),
+        amount=entry.amount,
+        balanceAfter=entry.balance_after,
+        idempotencyKey=request.idempotency_key,
+        attempts=attempt,
+    )
+    return LedgerWrite(entry=entry, replayed=False, attempts=attempt)
 
 
 def _untimely(uid: str, at: datetime, balances: Balances) -> InvalidArgument | None:
@@ -669,27 +811,17 @@ def _reject_overdraft(request: LedgerRequest, current: int) -> None:
     error = InsufficientCredits(
         uid=request.uid, credit_type=str(request.type), attempted=request.amount, balance=current
     )
-    logs.warning(
-        error.message,
-        event="debit_rejected",
-        uid=request.uid,
-        type=str(request.type),
-        attempted=request.amount,
-        balance=current,
-        source=str(request.source),
-        jobId=request.job_id,
-        idempotencyKey=request.idempotency_key,
-    )
+    case: dict[str, Any] = {
+        "uid": request.uid,
+        "type": str(request.type),
+        "balance": current,
+        "source": str(request.source),
+        "jobId": request.job_id,
+        "idempotencyKey": request.idempotency_key,
+    }
+    logs.warning(error.message, event="debit_rejected", attempted=request.amount, **case)
     anomalies.record(
-        anomalies.Kind.INSUFFICIENT_CREDITS,
-        dedupe_key=request.idempotency_key,
-        uid=request.uid,
-        type=str(request.type),
-        amount=request.amount,
-        balance=current,
-        source=str(request.source),
-        jobId=request.job_id,
-        idempotencyKey=request.idempotency_key,
+        anomalies.Kind.INSUFFICIENT_CREDITS, dedupe_key=request.idempotency_key, amount=request.amount, **case
     )
     raise error
 
@@ -701,7 +833,16 @@ def _read_entry(entry_id: str) -> LedgerEntry:
     return entry
 
 
-def _entry_data(request: LedgerRequest, *, amount: int, balance_after: int, seq: int) -> dict[str, Any]:
+def entry_document(
+    request: LedgerRequest, *, amount: int, balance_after: int, seq: int, created_at: Any = firestore.SERVER_TIMESTAMP
+) -> dict[str, Any]:
+    """The ``credits_ledger`` document of an entry: every field, as :func:`write_ledger_entry` writes it.
+
+    Public for tools that must write entry-shaped documents in bulk without the ledger's
+    checks (the read benchmarks' data), so that they write exactly this shape. ``created_at``
+    is the server's timestamp unless given; ``amount`` below the request's (a capped
+    clawback) records the request's in ``meta.requestedAmount``.
+    """
     meta = dict(request.meta)
     if amount != request.amount:
         meta["requestedAmount"] = request.amount
@@ -718,7 +859,7 @@ def _entry_data(request: LedgerRequest, *, amount: int, balance_after: int, seq:
         "paymentId": request.payment_id,
         "invoiceId": request.invoice_id,
         "meta": meta,
-        "createdAt": firestore.SERVER_TIMESTAMP,
+        "createdAt": created_at,
         "createdBy": request.created_by,
         "idempotencyKey": request.idempotency_key,
     }
