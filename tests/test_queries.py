@@ -9,7 +9,7 @@ import pytest
 from ledger_helpers import request
 from pydantic import ValidationError
 
-from credits import ledger, queries
+from credits import cursors, ledger, queries
 from credits.errors import InvalidArgument
 from credits.firestore_client import db
 from credits.ledger import CreditType, Direction, Source
@@ -20,10 +20,10 @@ T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
 def test_cursor_round_trip_and_binding():
     position = Position(value=T0 + timedelta(microseconds=123456), doc_id="abc")
-    cursor = queries.encode_cursor(position, "query-1")
-    assert queries.decode_cursor(cursor, "query-1") == position
+    cursor = cursors.encode_cursor(position, "query-1")
+    assert cursors.decode_cursor(cursor, "query-1") == position
     with pytest.raises(InvalidArgument):
-        queries.decode_cursor(cursor, "query-2")
+        cursors.decode_cursor(cursor, "query-2")
 
 
 @pytest.mark.parametrize(
@@ -38,9 +38,9 @@ def test_cursor_round_trip_and_binding():
     ],
 )
 def test_edited_cursor_is_refused(edit):
-    cursor = queries.encode_cursor(Position(value=T0, doc_id="abc"), "q")
+    cursor = cursors.encode_cursor(Position(value=T0, doc_id="abc"), "q")
     with pytest.raises(InvalidArgument) as caught:
-        queries.decode_cursor(edit(cursor), "q")
+        cursors.decode_cursor(edit(cursor), "q")
     assert caught.value.details["field"] == "cursor"
 
 

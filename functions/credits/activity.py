@@ -36,9 +36,10 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from credits import jobs, ledger
+from credits.cursors import Cursor, decode_time_cursor, page_of, query_binding
 from credits.errors import NotFound
 from credits.ledger import Direction, LedgerEntry, Source
-from credits.queries import Cursor, Scope, decode_time_cursor, page_of, query_binding
+from credits.queries import Scope
 from credits.query_spec import Position, QuerySpec
 
 PAGE_SIZE = 50
@@ -124,7 +125,7 @@ def feed(uid: str, filters: ActivityFilters, now: datetime | None = None) -> Act
     span = RANGES[str(filters.range)]
     if span is not None:
         since = (now or datetime.now(UTC)) - span
-    binding = query_binding(Scope(field="uid", value=uid), filters.echo())
+    binding = query_binding(Scope(field="uid", value=uid).key(), filters.echo())
     cursor = decode_time_cursor(filters.cursor, binding) if filters.cursor else None
     fetched: list[Item] = []
     for prefix, spec in source_specs(uid, filters, since, cursor):

@@ -12,10 +12,14 @@ from __future__ import annotations
 import contextlib
 import enum
 import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
+from google.cloud.firestore import DocumentSnapshot
 
 from credits.firestore_client import db
 from credits.query_spec import Position, QuerySpec
@@ -52,10 +56,33 @@ def list_spec(kind: Kind | None, *, after: Position | None, limit: int) -> Query
     return QuerySpec(collection=ANOMALIES, equals=equals, after=after, limit=limit)
 
 
-def to_api(snap_id: str, data: dict[str, Any]) -> dict[str, Any]:
-    created = data.get("createdAt")
-    return {
-        **{k: v for k, v in data.items() if k != "createdAt"},
-        "id": snap_id,
-        "createdAt": created.isoformat() if created is not None else None,
-    }
+@dataclass(frozen=True, kw_only=True)
+class Anomaly:
+    """One stored anomaly: the fields every kind has, and the case's own."""
+
+    id: str
+    kind: str
+    created_at: datetime
+    uid: str | None
+    fields: Mapping[str, Any]
+    """The case's amounts and ids, as stored."""
+
+    @classmethod
+    def from_snapshot(cls, snap: DocumentSnapshot[Any]) -> Anomaly:
+        data = snap.to_dict() or {}
+        return cls(
+            id=snap.id,
+            kind=str(data.get("kind")),
+            created_at=data["createdAt"],
+            uid=data.get("uid"),
+            fields={k: v for k, v in data.items() if k not in ("kind", "createdAt", "uid")},
+        )
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "uid": self.uid,
+            **self.fields,
+            "id": self.id,
+            "createdAt": self.created_at.isoformat(),
+        }

@@ -17,7 +17,20 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from werkzeug.exceptions import HTTPException
 
-from credits import activity, admin, checkout, config, export, export_links, ledger, logs, payments, queries, summaries
+from credits import (
+    activity,
+    admin,
+    checkout,
+    config,
+    export,
+    export_links,
+    ledger,
+    logs,
+    payments,
+    queries,
+    reports,
+    summaries,
+)
 from credits.auth import Caller, caller_from_header
 from credits.errors import CreditsError, InvalidArgument, PermissionDenied
 
@@ -181,7 +194,7 @@ def admin_export_link() -> dict[str, Any]:
 @app.get("/api/admin/credits/users")
 def admin_users() -> dict[str, Any]:
     require_admin()
-    return queries.low_balance_users(parse_query(queries.LowBalanceFilters))
+    return reports.low_balance_users(parse_query(reports.LowBalanceFilters)).to_api()
 
 
 @app.get("/api/admin/credits/summaries")
@@ -196,7 +209,7 @@ def admin_summaries() -> dict[str, Any]:
 @app.get("/api/admin/credits/anomalies")
 def admin_anomalies() -> dict[str, Any]:
     require_admin()
-    return queries.anomalies_page(parse_query(queries.AnomalyFilters))
+    return reports.anomalies_page(parse_query(reports.AnomalyFilters)).to_api()
 
 
 class SummaryWindow(BaseModel):

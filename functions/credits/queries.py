@@ -1,30 +1,24 @@
-"""Reading the ledger: filtered, newest-first pages with opaque cursors, for users and admins.
+"""Reading the ledger: filtered, newest-first pages of entries, for users and admins.
 
 Pages are ordered by ``createdAt`` descending, then by entry id descending, so entries with
-equal timestamps are never skipped or repeated across pages. A cursor names the last entry
-of a page; it is signed together with the query it belongs to (the caller's scope and the
-filters), so an edited cursor, or a cursor replayed with other filters or by another user,
-is refused with ``invalid_argument``. Access does not rest on the cursor: the scope (the
-caller's uid) and the filters always come from the request.
+equal timestamps are never skipped or repeated across pages. A page's ``nextCursor``
+(:mod:`credits.cursors`) is signed together with the query it belongs to: the caller's
+scope (:class:`Scope`) and the filters. The same selection, without paging, feeds the CSV
+export (:func:`iter_entries`). The admin overview reports are in :mod:`credits.reports`.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import hashlib
-import hmac
-import json
-import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 from google.cloud.firestore_v1.base_query import FieldFilter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from credits import anomalies, auth, jobs, ledger
+from credits import auth, jobs, ledger
+from credits.cursors import EVERYONE, Cursor, decode_time_cursor, page_of, query_binding
 from credits.errors import InvalidArgument
 from credits.ledger import CreditType, Direction, LedgerEntry, Source
 from credits.query_spec import Position, QuerySpec
@@ -32,12 +26,7 @@ from credits.query_spec import Position, QuerySpec
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 EXPORT_BATCH = 500
-CURSOR_KEY_ENV = "CURSOR_SECRET"
-T = TypeVar("T")
-
-
-Cursor = Annotated[str, StringConstraints(max_length=512, pattern=r"^[A-Za-z0-9_.-]+$")]
-"""What a nextCursor looks like: URL-safe base64, a dot, URL-safe base64."""
+"""Entries the CSV export reads per query."""
 
 
 AdminQuery = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
@@ -110,7 +99,8 @@ class Scope:
     value: str | None = None
 
     def key(self) -> str:
-        return f"{self.field}={self.value}" if self.field else "*"
+        """The scope as a cursor is bound to it."""
+        return f"{self.field}={self.value}" if self.field else EVERYONE
 
 
 def _as_utc(value: date | datetime | None, *, end_of_day: bool) -> datetime | None:
@@ -120,70 +110,6 @@ def _as_utc(value: date | datetime | None, *, end_of_day: bool) -> datetime | No
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
     day = value + timedelta(days=1) if end_of_day else value
     return datetime.combine(day, time.min, tzinfo=UTC)
-
-
-def _cursor_key() -> bytes:
-    # The cursor is integrity-checked, not secret; access is decided by the request's scope.
-    return os.environ.get(CURSOR_KEY_ENV, "credits-ledger-cursor").encode()
-
-
-def encode_cursor(position: Position, bound_to: str) -> str:
-    payload = json.dumps(
-        {"v": _encode_value(position.value), "id": position.doc_id, "q": bound_to},
-        separators=(",", ":"),
-    ).encode()
-    signature = hmac.new(_cursor_key(), payload, hashlib.sha256).digest()[:16]
-    return f"{_b64(payload)}.{_b64(signature)}"
-
-
-def decode_cursor(cursor: str, bound_to: str) -> Position:
-    """The position in ``cursor``; InvalidArgument when it was edited or belongs to another query."""
-    invalid = InvalidArgument("invalid cursor: use nextCursor as returned, with the same filters", field="cursor")
-    try:
-        encoded_payload, encoded_signature = cursor.split(".")
-        payload = _unb64(encoded_payload)
-        signature = _unb64(encoded_signature)
-    except (ValueError, binascii.Error):
-        raise invalid from None
-    expected = hmac.new(_cursor_key(), payload, hashlib.sha256).digest()[:16]
-    if not hmac.compare_digest(signature, expected):
-        raise invalid
-    try:
-        data = json.loads(payload)
-        raw = data["v"]
-        value = raw if isinstance(raw, int) and not isinstance(raw, bool) else datetime.fromisoformat(raw)
-        position = Position(value=value, doc_id=str(data["id"]))
-    except (ValueError, KeyError, TypeError):
-        raise invalid from None
-    if data.get("q") != bound_to:
-        raise invalid
-    return position
-
-
-def page_of(found: list[T], limit: int, bound_to: str, position: Callable[[T], Position]) -> tuple[list[T], str | None]:
-    """The first ``limit`` of up to ``limit + 1`` results, and the cursor after them when there are more."""
-    page = found[:limit]
-    if len(found) <= limit:
-        return page, None
-    return page, encode_cursor(position(page[-1]), bound_to)
-
-
-def decode_time_cursor(cursor: str, bound_to: str) -> Position:
-    """A cursor of a page ordered by time."""
-    position = decode_cursor(cursor, bound_to)
-    if not isinstance(position.value, datetime):
-        raise InvalidArgument("invalid cursor", field="cursor")
-    return position
-
-
-def _encode_value(value: datetime | int) -> str | int:
-    return value if isinstance(value, int) else value.astimezone(UTC).isoformat()
-
-
-def query_binding(scope: Scope, filters: dict[str, Any]) -> str:
-    """What a cursor is bound to: a hash of the scope and the filters."""
-    text = json.dumps({"scope": scope.key(), "filters": filters}, sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 
 def ledger_spec(scope: Scope, filters: LedgerSelection, *, after: Position | None, limit: int | None) -> QuerySpec:
@@ -200,7 +126,7 @@ def ledger_spec(scope: Scope, filters: LedgerSelection, *, after: Position | Non
 
 def ledger_page(scope: Scope, filters: LedgerFilters) -> LedgerPage:
     """One page of entries, newest first, and the cursor of the next page (None at the end)."""
-    binding = query_binding(scope, filters.fingerprint())
+    binding = query_binding(scope.key(), filters.fingerprint())
     after = decode_time_cursor(filters.cursor, binding) if filters.cursor else None
     if scope.field in ("jobId", "paymentId"):
         # A job or payment has a handful of entries: read them all, no composite index needed.
@@ -267,71 +193,3 @@ def _small_scope(scope: Scope, filters: LedgerSelection) -> list[LedgerEntry]:
         and (end is None or entry.created_at < end)
     ]
     return sorted(entries, key=lambda e: (e.created_at, e.id), reverse=True)
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-class LowBalanceFilters(BaseModel):
-    """The query string of ``GET /api/admin/credits/users``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    type: CreditType = ledger.DEFAULT_CREDIT_TYPE
-    below: int = Field(default=20, ge=1, le=ledger.MAX_AMOUNT)
-    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
-    cursor: Cursor | None = None
-
-
-def low_balance_users(filters: LowBalanceFilters) -> dict[str, Any]:
-    """Users whose balance of one type is below a threshold, lowest first, with their emails."""
-    binding = query_binding(Scope(field=None), {"users": str(filters.type), "below": filters.below})
-    after = None
-    if filters.cursor:
-        position = decode_cursor(filters.cursor, binding)
-        if not isinstance(position.value, int):
-            raise InvalidArgument("invalid cursor", field="cursor")
-        after = (position.value, position.doc_id)
-    found = ledger.low_balances(filters.type, filters.below, after=after, limit=filters.limit + 1)
-    page, next_cursor = page_of(
-        found, filters.limit, binding, lambda user: Position(value=user[1].of(filters.type), doc_id=user[0])
-    )
-    emails = auth.emails_of([uid for uid, _ in page])
-    return {
-        "users": [
-            {"uid": uid, "email": emails.get(uid), **shown, "lastActivity": shown["updatedAt"]}
-            for uid, shown in ((uid, balances.to_api()) for uid, balances in page)
-        ],
-        "nextCursor": next_cursor,
-        "filters": {"type": str(filters.type), "below": filters.below},
-    }
-
-
-class AnomalyFilters(BaseModel):
-    """The query string of ``GET /api/admin/credits/anomalies``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    kind: anomalies.Kind | None = None
-    limit: int = Field(default=DEFAULT_LIMIT, ge=1, le=MAX_LIMIT)
-    cursor: Cursor | None = None
-
-
-def anomalies_page(filters: AnomalyFilters) -> dict[str, Any]:
-    """Anomalies newest first, of one kind or all, paged."""
-    binding = query_binding(Scope(field=None), {"anomalies": filters.kind})
-    after = decode_time_cursor(filters.cursor, binding) if filters.cursor else None
-    snaps = list(anomalies.list_spec(filters.kind, after=after, limit=filters.limit + 1).build().stream())
-    page, next_cursor = page_of(
-        snaps, filters.limit, binding, lambda snap: Position(value=snap.get("createdAt"), doc_id=snap.id)
-    )
-    return {
-        "anomalies": [anomalies.to_api(snap.id, snap.to_dict() or {}) for snap in page],
-        "nextCursor": next_cursor,
-        "filters": {"kind": filters.kind},
-    }
