@@ -1,6 +1,6 @@
 /** Anomaly kinds for people: a label and the facts that matter for each kind. */
 import type { Anomaly } from "../api/client";
-import { count } from "../format";
+import { count, sourceLabel } from "../format";
 
 export const ANOMALY_KINDS: Record<string, string> = {
   insufficient_credits: "Blocked debit",
@@ -40,7 +40,7 @@ export function anomalyFacts(a: Anomaly): AnomalyFact[] {
       facts.push(
         ["Attempted", num(a.amount) && `${num(a.amount)}${credits}`],
         ["Balance", num(a.balance) && `${num(a.balance)}${credits}`],
-        ["Source", str(a.source)],
+        ["Source", str(a.source) && sourceLabel(String(a.source))],
         ["Job", str(a.jobId), true],
       );
       break;
