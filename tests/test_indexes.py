@@ -6,36 +6,36 @@ import copy
 import json
 from pathlib import Path
 
-from credits import indexes
+import check_indexes
 
 FILE = Path(__file__).resolve().parents[1] / "firestore.indexes.json"
 
 
 def test_indexes_file_serves_every_query_and_nothing_more():
-    missing, unused = indexes.check(indexes.load(FILE))
+    missing, unused = check_indexes.check(check_indexes.load(FILE))
     assert missing == [] and unused == []
 
 
 def test_removing_any_index_is_caught():
-    data = indexes.load(FILE)
+    data = check_indexes.load(FILE)
     assert data["indexes"]
     for n in range(len(data["indexes"])):
         weakened = copy.deepcopy(data)
         removed = weakened["indexes"].pop(n)
-        missing, _ = indexes.check(weakened)
+        missing, _ = check_indexes.check(weakened)
         assert len(missing) == 1, json.dumps(removed)
-        assert not isinstance(missing[0], dict) and indexes.index_for(missing[0]) == removed
+        assert not isinstance(missing[0], dict) and check_indexes.index_for(missing[0]) == removed
 
 
 def test_removing_the_balance_override_is_caught():
-    data = indexes.load(FILE)
+    data = check_indexes.load(FILE)
     data["fieldOverrides"] = data["fieldOverrides"][1:]
-    missing, _ = indexes.check(data)
-    assert missing == [indexes.FIELD_OVERRIDES[0]]
+    missing, _ = check_indexes.check(data)
+    assert missing == [check_indexes.FIELD_OVERRIDES[0]]
 
 
 def test_an_index_nothing_uses_is_caught():
-    data = indexes.load(FILE)
+    data = check_indexes.load(FILE)
     data["indexes"].append(
         {
             "collectionGroup": "credits_ledger",
@@ -46,10 +46,10 @@ def test_an_index_nothing_uses_is_caught():
             ],
         }
     )
-    _, unused = indexes.check(data)
+    _, unused = check_indexes.check(data)
     assert [u["fields"][0]["fieldPath"] for u in unused] == ["reason"]
 
 
 def test_checklist_index_uid_type_created_at_is_there():
-    fields = [[f["fieldPath"] for f in i["fields"]] for i in indexes.load(FILE)["indexes"]]
+    fields = [[f["fieldPath"] for f in i["fields"]] for i in check_indexes.load(FILE)["indexes"]]
     assert ["uid", "type", "createdAt"] in fields

@@ -14,10 +14,11 @@ from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
+import check_indexes
 import pytest
 from ledger_helpers import request
 
-from credits import days, indexes, ledger, summaries
+from credits import days, ledger, summaries
 from credits.errors import InvalidArgument
 from credits.firestore_client import db
 from credits.ledger import SOURCE_RULES, CreditType, Direction, LedgerWrite, Source
@@ -124,7 +125,7 @@ def test_assemble_computes_net_entries_and_unclassified():
 
 def test_the_bucket_queries_need_two_composite_indexes():
     # What firestore.indexes.json must hold for the bucket queries, in the file's own form.
-    assert sorted((indexes.index_for(shape) for shape in summaries.index_shapes()), key=len_fields) == [
+    assert sorted((check_indexes.index_for(shape) for shape in summaries.index_shapes()), key=len_fields) == [
         {
             "collectionGroup": "credits_ledger",
             "queryScope": "COLLECTION",

@@ -3,7 +3,7 @@
 Every list query the API issues is a :class:`QuerySpec`: equality filters, an optional
 range on the order field, and an order. ``build`` turns it into a Firestore query; ``shape``
 says which composite index production Firestore needs for it (the emulator enforces none),
-which :mod:`credits.indexes` checks against ``firestore.indexes.json``.
+which the offline check ``scripts/check_indexes.py`` holds against ``firestore.indexes.json``.
 """
 
 from __future__ import annotations

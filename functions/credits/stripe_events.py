@@ -1,9 +1,19 @@
 """Stripe webhook events built and signed the way Stripe sends them.
 
-For the demo data, the tests and trying the webhook locally: each builder returns an event
-in the payload shape of the API version the pinned ``stripe`` package targets, and
-:func:`signature_header` signs a payload as Stripe does (``t=<time>,v1=<HMAC-SHA256>``), so
-the webhook's real signature check runs on it.
+Each builder returns an event in the payload shape of the API version the pinned ``stripe``
+package targets, the shape :mod:`credits.payments` reads, and :func:`signature_header` signs
+a payload as Stripe does (``t=<time>,v1=<HMAC-SHA256>``), so that the webhook's real
+signature check runs on it.
+
+**Why it is deployed.** The emulators' test checkout runs in the ``api`` function:
+:func:`credits.checkout.complete_test_checkout` builds :func:`checkout_completed`, signs it
+and hands it to :func:`credits.payments.receive`, as ``stripe trigger`` would. The other
+builders (``invoice.paid``, ``charge.refunded``) are used by the tests, the demo data and
+the web benchmark only, and stay beside it on purpose: this module is the one statement of
+the payload shapes the handlers read, for one pinned API version, and splitting it between
+the deployed package and a test folder would put the shapes of one version in two places.
+They are plain functions over dicts: nothing calls them in production, and they reach no
+Stripe account or database.
 """
 
 from __future__ import annotations

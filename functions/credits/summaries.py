@@ -272,7 +272,7 @@ def day_entries(day: date) -> firestore.Query:
 
 
 def index_shapes() -> set[IndexShape]:
-    """The composite indexes the bucket queries need, in :mod:`credits.indexes`' terms.
+    """The composite indexes the bucket queries need, for the check of ``scripts/check_indexes.py``.
 
     Equality fields, then ``createdAt`` descending (the range and order), then ``amount``:
     ``sum()`` reads the summed field from the index, so it must be in it.
