@@ -1,4 +1,4 @@
-"""Validate real responses against docs/openapi.yaml (OpenAPI 3.1 schemas are JSON Schema 2020-12)."""
+"""Validate real responses against the OpenAPI document the API serves (OpenAPI 3.1 schemas are JSON Schema 2020-12)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,8 @@ import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-DOCUMENT = Path(__file__).resolve().parents[1] / "docs" / "openapi.yaml"
+DOCUMENT = Path(__file__).resolve().parents[1] / "functions" / "credits" / "openapi.yaml"
+"""The one OpenAPI document: the API serves it, the web app generates its types from it."""
 URI = "urn:credits-openapi"
 
 
