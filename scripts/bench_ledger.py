@@ -3,9 +3,10 @@
 It measures, in one run on one freshly started emulator:
 
 * the latency of ``write_ledger_entry`` (sequential credits on one user, a new
-  idempotency key each) next to the latency of a bare single-document ``set`` of a
-  similar small document, in alternating rounds after a warm-up, and prints both
-  medians, their p95 and the ratio against the goal ``ratio <= 2.5``;
+  idempotency key each) next to the latency of a bare single-document ``set`` of an
+  entry's document (``ledger.entry_document``), in alternating rounds after a warm-up
+  (``bench_helpers.interleaved``), and prints both medians, their p95 and the ratio
+  against the goal ``ratio <= 2.5``;
 * many writer threads on one user (credits and small debits on a balance that never
   runs out): the wall time, the writes, the commit retries, and whether
   :func:`credits.verify.verify_users` finds the user's ledger clean afterwards.
@@ -20,29 +21,18 @@ Options: ``--writes`` (measured writes of each kind), ``--threads`` and ``--per-
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import os
 import random
-import statistics
-import sys
 import time
-from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "functions"))
-sys.path.insert(0, str(ROOT / "tests"))
+import bench_helpers
+from bench_helpers import Option, interleaved, quiet_logs
 
-from emulators import firestore_for  # noqa: E402
-from google.cloud import firestore  # noqa: E402
-
-from credits import ledger, verify  # noqa: E402
-from credits.errors import LedgerBusy  # noqa: E402
-from credits.firestore_client import db  # noqa: E402
-from credits.ledger import CreditType, Direction, LedgerRequest, Source  # noqa: E402
+from credits import ledger, verify
+from credits.errors import LedgerBusy
+from credits.firestore_client import db
+from credits.ledger import CreditType, Direction, LedgerRequest, Source
 
 PROJECT = "demo-credits-bench"
 GOAL_RATIO = 2.5
@@ -51,15 +41,11 @@ ROUND = 10
 SEQ_UID = "bench-seq"
 HOT_UID = "bench-hot"
 HOT_SEED = 1_000_000
-
-
-@dataclass(frozen=True, kw_only=True)
-class Latency:
-    median_ms: float
-    p95_ms: float
-
-    def line(self, label: str) -> str:
-        return f"{label} median {self.median_ms:.1f} ms p95 {self.p95_ms:.1f} ms"
+OPTIONS = [
+    Option(name="writes", default=500, help="measured writes of each kind", minimum=2),
+    Option(name="threads", default=16, help="concurrent writer threads"),
+    Option(name="per-thread", default=50, help="writes per thread"),
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,20 +71,6 @@ def _request(
     )
 
 
-@contextlib.contextmanager
-def _quiet_logs() -> Iterator[None]:
-    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
-        yield
-
-
-def _latency(samples_ns: list[int]) -> Latency:
-    ms = [s / 1e6 for s in samples_ns]
-    return Latency(
-        median_ms=statistics.median(ms),
-        p95_ms=statistics.quantiles(ms, n=20, method="inclusive")[-1],
-    )
-
-
 def _ledger_write(i: int) -> None:
     ledger.write_ledger_entry(_request(SEQ_UID, f"bench:seq:{i}", type=CreditType.IMAGE))
 
@@ -109,49 +81,9 @@ def _ledger_write_cold(i: int) -> None:
 
 
 def _bare_write(i: int) -> None:
-    # About the size and shape of a ledger entry, so only the ledger's own work differs.
-    db().collection("bench").document(f"d{i}").set(
-        {
-            "uid": SEQ_UID,
-            "type": "image",
-            "direction": "credit",
-            "amount": 1,
-            "balance_after": i,
-            "seq": i,
-            "source": "admin_adjustment",
-            "reason": "bench",
-            "createdAt": firestore.SERVER_TIMESTAMP,
-            "createdBy": "admin:bench",
-            "idempotencyKey": f"bench:bare:{i}",
-        }
-    )
-
-
-def measure_latencies(writes: int) -> tuple[Latency, Latency, Latency]:
-    """Alternate rounds of each kind of write so machine noise hits all of them alike."""
-    kinds_in_order = [_ledger_write, _ledger_write_cold, _bare_write]
-    for i in range(WARMUP):
-        for kind in kinds_in_order:
-            kind(-1 - i)
-    samples: dict[Callable[[int], None], list[int]] = {kind: [] for kind in kinds_in_order}
-    done = 0
-    while done < writes:
-        size = min(ROUND, writes - done)
-        # Neither kind always runs right after the other, so what one leaves behind (a GC
-        # pause, a busy emulator) does not always land on the same kind.
-        shift = (done // ROUND) % len(kinds_in_order)
-        kinds = kinds_in_order[shift:] + kinds_in_order[:shift]
-        for kind in kinds:
-            for i in range(done, done + size):
-                start = time.perf_counter_ns()
-                kind(i)
-                samples[kind].append(time.perf_counter_ns() - start)
-        done += size
-    return (
-        _latency(samples[_ledger_write]),
-        _latency(samples[_ledger_write_cold]),
-        _latency(samples[_bare_write]),
-    )
+    # A ledger entry's document, as the ledger lays it out, written alone: only the ledger's own work differs.
+    request = _request(SEQ_UID, f"bench:bare:{i}", type=CreditType.IMAGE)
+    db().collection("bench").document(f"d{i}").set(ledger.entry_document(request, amount=1, balance_after=i, seq=i))
 
 
 def measure_contention(threads: int, per_thread: int, *, remember: bool, uid: str) -> Contention:
@@ -199,13 +131,14 @@ def measure_contention(threads: int, per_thread: int, *, remember: bool, uid: st
 
 def run(writes: int, threads: int, per_thread: int) -> None:
     print(f"latency: {WARMUP} warm-up writes of each kind, then {writes} each in rounds of {ROUND}")
-    with _quiet_logs():
-        warm, cold, bare = measure_latencies(writes)
-    print(warm.line("write_ledger_entry (balance remembered)"))
-    print(cold.line("write_ledger_entry (balance read)      "))
-    print(bare.line("bare single-document write             "))
-    for label, latency in (("remembered", warm), ("read", cold)):
-        ratio = latency.median_ms / bare.median_ms
+    kinds = [("remembered", _ledger_write), ("read", _ledger_write_cold), ("bare", _bare_write)]
+    with quiet_logs():
+        latency = interleaved(kinds, calls=writes, round_size=ROUND, warmup=WARMUP)
+    print(latency["remembered"].line("write_ledger_entry (balance remembered)"))
+    print(latency["read"].line("write_ledger_entry (balance read)      "))
+    print(latency["bare"].line("bare single-document write             "))
+    for label in ("remembered", "read"):
+        ratio = latency[label].median_ms / latency["bare"].median_ms
         verdict = "met" if ratio <= GOAL_RATIO else "not met"
         print(f"ratio ({label}) {ratio:.2f} (goal <= {GOAL_RATIO}: {verdict})")
 
@@ -213,7 +146,7 @@ def run(writes: int, threads: int, per_thread: int) -> None:
         uid = f"{HOT_UID}-{'shared' if remember else 'separate'}"
         label = "one instance" if remember else "separate instances"
         print(f"contention: {threads} threads x {per_thread} writes on one user ({label})")
-        with _quiet_logs():
+        with quiet_logs():
             contention = measure_contention(threads, per_thread, remember=remember, uid=uid)
         print(f"  wall time {contention.seconds:.2f} s")
         print(f"  writes {contention.writes} of {threads * per_thread}, gave up {contention.gave_up}")
@@ -228,18 +161,5 @@ def run(writes: int, threads: int, per_thread: int) -> None:
             print(f"    {mismatch.kind}: {mismatch.message}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--writes", type=int, default=500, help="measured writes of each kind")
-    parser.add_argument("--threads", type=int, default=16, help="concurrent writer threads")
-    parser.add_argument("--per-thread", type=int, default=50, help="writes per thread")
-    args = parser.parse_args()
-    if args.writes < 2 or args.threads < 1 or args.per_thread < 1:
-        parser.error("--writes must be at least 2, --threads and --per-thread at least 1")
-
-    with firestore_for(ROOT, PROJECT):
-        run(args.writes, args.threads, args.per_thread)
-
-
 if __name__ == "__main__":
-    main()
+    bench_helpers.main(__doc__, PROJECT, OPTIONS, lambda args: run(args.writes, args.threads, args.per_thread))

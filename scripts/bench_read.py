@@ -19,12 +19,14 @@ entries and ``--jobs`` (default 2,000) generation jobs, then measures, in the sa
   client's own work, but the export's wall time goes mostly to waiting for the emulator.
 
 The data is bulk benchmark data, written directly with batched writes of 500 documents by a
-few loader threads, not through the ledger (200,000 ledger commits would take an hour and
-measure the ledger, not the reads). Every entry has every field ``ledger._entry_data``
-writes, with values the flows write (job debits with their price ``meta``, refunds,
-purchases, plan grants, admin adjustments, purchase reversals); each user's entries form a
-gap-free ``seq`` chain with correct ``balance_after``, ``createdAt`` spread over the last 60
-days with some equal timestamps. The users:
+few loader threads (``bench_helpers.bulk_create``), not through the ledger (200,000 ledger
+commits would take an hour and measure the ledger, not the reads). Each entry is the
+request its flow would make (a job's price from ``pricing.price_job``, keys from
+``credits.keys``, packs and plans from the catalog: job debits, refunds, purchases, plan
+grants, admin adjustments, purchase reversals), laid out by ``ledger.entry_document`` as the
+ledger writes it; each user's entries form a gap-free ``seq`` chain with correct
+``balance_after``, ``createdAt`` spread over the last 60 days with some equal timestamps.
+The users:
 
 * ``bench-reader`` (``--reader-entries``, default 20,000, image and video about evenly),
   whose latest ``--jobs`` job debits, all within the last 30 days, have their
@@ -45,45 +47,31 @@ where these queries read an index. The client CPU time per call shows the code's
 
 from __future__ import annotations
 
-import argparse
 import gc
 import itertools
 import os
 import random
-import statistics
 import string
-import sys
 import time
 import tracemalloc
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "functions"))
-sys.path.insert(0, str(ROOT / "tests"))
+import bench_helpers
+from bench_helpers import Option, bulk_create, interleaved
+from google.cloud.firestore import FieldFilter
 
-from emulators import firestore_for  # noqa: E402
-from google.cloud.firestore_v1.base_query import FieldFilter  # noqa: E402
-
-from credits import activity, export, jobs, keys, ledger, queries  # noqa: E402
-from credits.firestore_client import db  # noqa: E402
-from credits.ledger import CreditType, Direction, Source  # noqa: E402
+from credits import activity, export, jobs, keys, ledger, payments, pricing, queries
+from credits.firestore_client import db
+from credits.ledger import CreditType, Direction, LedgerRequest, Source
 
 PROJECT = "demo-credits-bench-read"
 READER = "bench-reader"
 EXPORT_SMALL = "bench-export-10k"
 EXPORT_LARGE = "bench-export-100k"
-BATCH = 500
-LOADERS = 4
-"""Batches committed at once while loading; the emulator has the machine's other core."""
-IN_FLIGHT = 2 * LOADERS
-"""Batches built ahead of the loaders, so the whole load is never held in memory at once."""
-PROGRESS_EVERY = 20_000
 SEED = 20260601
 LEDGER_DAYS = 60
 JOB_DAYS = 30
@@ -94,26 +82,32 @@ GOAL_LATENCY_RATIO = 3.0
 GOAL_MEMORY_RATIO = 1.2
 LATENCY_ROUND = 5
 WARMUP_EXPORT_ROWS = 1_000
+OPTIONS = [
+    Option(name="entries", default=200_000, help="ledger entries in all"),
+    Option(name="reader-entries", default=20_000, help=f"entries of {READER}"),
+    Option(name="export-small", default=10_000, help=f"entries of {EXPORT_SMALL}"),
+    Option(name="export-large", default=100_000, help=f"entries of {EXPORT_LARGE}"),
+    Option(name="users", default=2_000, help="other users the remaining entries belong to", minimum=0),
+    Option(name="jobs", default=2_000, help=f"generation_jobs of {READER}", minimum=0),
+    Option(name="warmup", default=30, help="warm-up calls of each kind", minimum=0),
+    Option(name="calls", default=100, help="measured calls of each kind", minimum=2),
+]
 
 _ID_ALPHABET = string.ascii_letters + string.digits
 _INFLUENCERS = {"inf-luna": "Luna", "inf-kai": "Kai", "inf-mira": "Mira", "inf-noah": "Noah", "inf-zara": "Zara"}
 _JOB_SOURCES = {
-    CreditType.IMAGE: (Source.TEXT2IMAGE, Source.IMAGE2IMAGE),
-    CreditType.VIDEO: (Source.TEXT2VIDEO, Source.IMAGE2VIDEO),
+    credit_type: tuple(source for source, kind in pricing.JOB_KINDS.items() if kind.credit_type is credit_type)
+    for credit_type in CreditType
 }
 _MODELS = {
-    CreditType.IMAGE: (("flux-pro", "1024x1792"), ("flux-dev", "1024x1024")),
-    CreditType.VIDEO: (("kling-1.6", "1080p"), ("veo-2", "720p")),
+    pricing.Unit.IMAGES: (("flux-pro", "1024x1792"), ("flux-dev", "1024x1024")),
+    pricing.Unit.SECONDS: (("kling-1.6", "1080p"), ("veo-2", "720p")),
 }
-_UNIT_FIELD = {CreditType.IMAGE: "numImages", CreditType.VIDEO: "durationSec"}
+_UNITS = {pricing.Unit.IMAGES: (1, 2, 3, 4, 5, 6, 7, 8), pricing.Unit.SECONDS: (4, 5, 8, 10)}
 _PACKS = {
-    CreditType.IMAGE: (
-        ("price_pack_image_100", "100 image credits", 100),
-        ("price_pack_image_500", "500 image credits", 500),
-    ),
-    CreditType.VIDEO: (("price_pack_video_60", "60 video credits", 60),),
+    credit_type: [(price_id, item) for price_id, item in payments.CATALOG.items() if item.credit_type is credit_type]
+    for credit_type in CreditType
 }
-_PLANS = {CreditType.IMAGE: ("Pro plan", 300), CreditType.VIDEO: ("Video plan", 120)}
 # What a user's ledger is mostly made of: generations, with the occasional top-up.
 _KINDS = ("job", "purchase", "grant", "adjustment", "reversal")
 _KIND_WEIGHTS = (90, 1, 0.5, 1, 0.2)
@@ -136,172 +130,155 @@ class _Purchase:
 
 @dataclass
 class _Chain:
-    """One user's ledger as it is generated: balances and what later entries refer to."""
+    """One user's ledger as it is generated: balances and what later entries refer to.
+
+    Each entry is the :class:`~credits.ledger.LedgerRequest` its flow would make (a job's
+    price from :mod:`credits.pricing`, its key from :mod:`credits.keys`, a pack from the
+    catalog), laid out by ``ledger.entry_document``.
+    """
 
     uid: str
     rng: random.Random
     balances: Counter[CreditType]
     purchases: dict[CreditType, _Purchase]
-    failed_debit: tuple[str, dict[str, Any]] | None = None
+    failed_job: tuple[str, LedgerRequest, dict[str, Any]] | None = None
+    """A debit whose job fails: its refund is the next entry."""
 
-    def job_debit(self, credit_type: CreditType) -> dict[str, Any]:
+    def request(self, credit_type: CreditType, source: Source, **fields: Any) -> LedgerRequest:
+        defaults: dict[str, Any] = {"direction": Direction.CREDIT, "created_by": "stripe"}
+        return LedgerRequest(uid=self.uid, type=credit_type, source=source, **(defaults | fields))
+
+    def job_debit(self, credit_type: CreditType, entry_id: str) -> LedgerRequest:
         rng = self.rng
         source = rng.choice(_JOB_SOURCES[credit_type])
-        quality = rng.choice(("standard", "hq"))
-        unit_price = 2 if quality == "hq" else 1
-        unit_field = _UNIT_FIELD[credit_type]
-        units = rng.randint(1, 8) if credit_type is CreditType.IMAGE else rng.choice((4, 5, 8, 10))
-        model, resolution = rng.choice(_MODELS[credit_type])
+        unit = pricing.JOB_KINDS[source].unit_field
+        model, resolution = rng.choice(_MODELS[unit])
         job_id = _auto_id(rng)
-        influencer = {"influencerId": rng.choice(list(_INFLUENCERS))} if rng.random() < 0.8 else {}
-        described = jobs.describe({"source": str(source), "quality": quality, unit_field: units})
-        return {
-            "type": str(credit_type),
-            "direction": str(Direction.DEBIT),
-            "amount": units * unit_price,
+        job = {
             "source": str(source),
-            "reason": f"{source}: {described}",
-            "jobId": job_id,
-            "paymentId": None,
-            "invoiceId": None,
-            "meta": {
-                "priceVersion": "default-1",
-                "unitPrice": unit_price,
-                "quality": quality,
-                unit_field: units,
-                "model": model,
-                "resolution": resolution,
-                **influencer,
-            },
-            "createdBy": "system",
-            "idempotencyKey": keys.job_debit(source, job_id),
+            "quality": rng.choice(("standard", "hq")),
+            unit: rng.choice(_UNITS[unit]),
+            "model": model,
+            "resolution": resolution,
         }
+        price = pricing.price_job(job, pricing.DEFAULT_PRICES)
+        influencer = {"influencerId": rng.choice(list(_INFLUENCERS))} if rng.random() < 0.8 else {}
+        debit = self.request(
+            credit_type,
+            source,
+            direction=Direction.DEBIT,
+            amount=price.amount,
+            idempotency_key=keys.job_debit(source, job_id),
+            created_by="system",
+            reason=f"{source}: {jobs.describe(job)}",
+            job_id=job_id,
+            meta={**price.meta, **influencer},
+        )
+        if price.amount <= self.balances[credit_type] and rng.random() < FAILED_JOB_SHARE:
+            self.failed_job = (entry_id, debit, job)
+        return debit
 
-    def refund(self, debit_id: str, debit: dict[str, Any]) -> dict[str, Any]:
-        meta = debit["meta"]
-        unit_field = "numImages" if "numImages" in meta else "durationSec"
-        described = jobs.describe({"source": debit["source"], "quality": meta["quality"], unit_field: meta[unit_field]})
-        influencer = {"influencerId": meta["influencerId"]} if "influencerId" in meta else {}
-        return {
-            "type": debit["type"],
-            "direction": str(Direction.CREDIT),
-            "amount": debit["amount"],
-            "source": str(Source.REFUND),
-            "reason": f"Refund for failed job: {described}",
-            "jobId": debit["jobId"],
-            "paymentId": None,
-            "invoiceId": None,
-            "meta": {"debitEntryId": debit_id, "jobSource": debit["source"], **influencer},
-            "createdBy": "system",
-            "idempotencyKey": keys.job_refund(debit["jobId"]),
-        }
+    def refund(self, debit_id: str, debit: LedgerRequest, job: dict[str, Any]) -> LedgerRequest:
+        influencer = {"influencerId": debit.meta["influencerId"]} if "influencerId" in debit.meta else {}
+        return self.request(
+            debit.type,
+            Source.REFUND,
+            amount=debit.amount,
+            idempotency_key=keys.job_refund(str(debit.job_id)),
+            created_by="system",
+            reason=f"Refund for failed job: {jobs.describe(job)}",
+            job_id=debit.job_id,
+            meta={"debitEntryId": debit_id, "jobSource": str(debit.source), **influencer},
+        )
 
-    def purchase(self, credit_type: CreditType, entry_id: str) -> dict[str, Any]:
+    def purchase(self, credit_type: CreditType, entry_id: str) -> LedgerRequest:
         rng = self.rng
-        price_id, name, credits = rng.choice(_PACKS[credit_type])
+        price_id, item = rng.choice([pack for pack in _PACKS[credit_type] if pack[1].kind is payments.ItemKind.PACK])
         payment_id = _auto_id(rng, "pi_", 24)
         invoice_id = _auto_id(rng, "in_", 24)
-        self.purchases[credit_type] = _Purchase(entry_id, payment_id, invoice_id, credits)
-        return {
-            "type": str(credit_type),
-            "direction": str(Direction.CREDIT),
-            "amount": credits,
-            "source": str(Source.PURCHASE),
-            "reason": f"Purchased {name}",
-            "jobId": None,
-            "paymentId": payment_id,
-            "invoiceId": invoice_id,
-            "meta": {
-                "stripeEventId": _auto_id(rng, "evt_", 24),
-                "checkoutSessionId": _auto_id(rng, "cs_", 24),
-                "priceId": price_id,
-            },
-            "createdBy": "stripe",
-            "idempotencyKey": keys.purchase(payment_id),
+        self.purchases[credit_type] = _Purchase(entry_id, payment_id, invoice_id, item.credits)
+        meta = {
+            "stripeEventId": _auto_id(rng, "evt_", 24),
+            "checkoutSessionId": _auto_id(rng, "cs_", 24),
+            "priceId": price_id,
         }
+        return self.request(
+            credit_type,
+            Source.PURCHASE,
+            amount=item.credits,
+            idempotency_key=keys.purchase(payment_id),
+            reason=f"Purchased {item.name}",
+            payment_id=payment_id,
+            invoice_id=invoice_id,
+            meta=meta,
+        )
 
-    def grant(self, credit_type: CreditType, created_at: datetime) -> dict[str, Any]:
+    def grant(self, credit_type: CreditType, created_at: datetime) -> LedgerRequest:
         rng = self.rng
-        name, credits = _PLANS[credit_type]
+        _, plan = next(pack for pack in _PACKS[credit_type] if pack[1].kind is payments.ItemKind.PLAN)
         invoice_id = _auto_id(rng, "in_", 24)
         period_start = int(created_at.timestamp())
-        return {
-            "type": str(credit_type),
-            "direction": str(Direction.CREDIT),
-            "amount": credits,
-            "source": str(Source.SUBSCRIPTION_GRANT),
-            "reason": f"Credits refreshed ({name})",
-            "jobId": None,
-            "paymentId": None,
-            "invoiceId": invoice_id,
-            "meta": {
-                "stripeEventId": _auto_id(rng, "evt_", 24),
-                "subscriptionId": _auto_id(rng, "sub_", 24),
-                "periodStart": period_start,
-                "periodEnd": period_start + 30 * 86_400,
-            },
-            "createdBy": "stripe",
-            "idempotencyKey": keys.subscription_grant(invoice_id),
+        meta = {
+            "stripeEventId": _auto_id(rng, "evt_", 24),
+            "subscriptionId": _auto_id(rng, "sub_", 24),
+            "periodStart": period_start,
+            "periodEnd": period_start + 30 * 86_400,
         }
+        return self.request(
+            credit_type,
+            Source.SUBSCRIPTION_GRANT,
+            amount=plan.credits,
+            idempotency_key=keys.subscription_grant(invoice_id),
+            reason=f"Credits refreshed ({plan.name})",
+            invoice_id=invoice_id,
+            meta=meta,
+        )
 
-    def adjustment(self, credit_type: CreditType, direction: Direction, amount: int) -> dict[str, Any]:
-        rng = self.rng
+    def adjustment(self, credit_type: CreditType, direction: Direction, amount: int) -> LedgerRequest:
         reason = "Goodwill credit" if direction is Direction.CREDIT else "Correction of a duplicate grant"
-        return {
-            "type": str(credit_type),
-            "direction": str(direction),
-            "amount": amount,
-            "source": str(Source.ADMIN_ADJUSTMENT),
-            "reason": reason,
-            "jobId": None,
-            "paymentId": None,
-            "invoiceId": None,
-            "meta": {"adminEmail": "admin@example.com"},
-            "createdBy": "admin:bench-admin",
-            "idempotencyKey": keys.admin_adjustment("bench-admin", _auto_id(rng)),
-        }
+        return self.request(
+            credit_type,
+            Source.ADMIN_ADJUSTMENT,
+            direction=direction,
+            amount=amount,
+            idempotency_key=keys.admin_adjustment("bench-admin", _auto_id(self.rng)),
+            created_by="admin:bench-admin",
+            reason=reason,
+            meta={"adminEmail": "admin@example.com"},
+        )
 
-    def reversal(self, credit_type: CreditType, purchase: _Purchase, amount: int) -> dict[str, Any]:
+    def reversal(self, credit_type: CreditType, purchase: _Purchase) -> LedgerRequest:
+        """A refund of the whole purchase, capped at the balance as the clawback is."""
         rng = self.rng
         charge_id = _auto_id(rng, "ch_", 24)
-        meta: dict[str, Any] = {
-            "stripeEventId": _auto_id(rng, "evt_", 24),
-            "chargeId": charge_id,
-            "purchaseEntryId": purchase.entry_id,
-        }
-        if amount != purchase.amount:
-            # A clawback is capped at the balance; the entry records what was asked for.
-            meta["requestedAmount"] = purchase.amount
-        return {
-            "type": str(credit_type),
-            "direction": str(Direction.DEBIT),
-            "amount": amount,
-            "source": str(Source.PURCHASE_REVERSAL),
-            "reason": "Purchase refunded",
-            "jobId": None,
-            "paymentId": purchase.payment_id,
-            "invoiceId": purchase.invoice_id,
-            "meta": meta,
-            "createdBy": "stripe",
-            "idempotencyKey": keys.purchase_reversal(charge_id, purchase.amount * 100),
-        }
+        meta = {"stripeEventId": _auto_id(rng, "evt_", 24), "chargeId": charge_id, "purchaseEntryId": purchase.entry_id}
+        return self.request(
+            credit_type,
+            Source.PURCHASE_REVERSAL,
+            direction=Direction.DEBIT,
+            amount=purchase.amount,
+            idempotency_key=keys.purchase_reversal(charge_id, purchase.amount * 100),
+            reason="Purchase refunded",
+            payment_id=purchase.payment_id,
+            invoice_id=purchase.invoice_id,
+            meta=meta,
+            cap_at_balance=True,
+        )
 
-    def next_fields(self, entry_id: str, created_at: datetime) -> dict[str, Any]:
-        """The fields of the next entry that depend on what it is, keeping the balance >= 0."""
+    def next_request(self, entry_id: str, created_at: datetime) -> LedgerRequest:
+        """What the next entry is, keeping the balance >= 0."""
         rng = self.rng
-        if self.failed_debit is not None:
-            debit_id, debit = self.failed_debit
-            self.failed_debit = None
-            return self.refund(debit_id, debit)
-        credit_type = rng.choice((CreditType.IMAGE, CreditType.VIDEO))
+        if self.failed_job is not None:
+            debit_id, debit, job = self.failed_job
+            self.failed_job = None
+            return self.refund(debit_id, debit, job)
+        credit_type = rng.choice(list(CreditType))
         balance = self.balances[credit_type]
         kind = rng.choices(_KINDS, _KIND_WEIGHTS)[0]
         if kind == "job":
-            fields = self.job_debit(credit_type)
-            if fields["amount"] <= balance:
-                if rng.random() < FAILED_JOB_SHARE:
-                    self.failed_debit = (entry_id, fields)
-                return fields
+            debit = self.job_debit(credit_type, entry_id)
+            if debit.amount <= balance:
+                return debit
         elif kind == "purchase":
             return self.purchase(credit_type, entry_id)
         elif kind == "adjustment":
@@ -312,7 +289,7 @@ class _Chain:
         elif kind == "reversal":
             bought = self.purchases.pop(credit_type, None)
             if bought is not None and balance > 0:
-                return self.reversal(credit_type, bought, min(bought.amount, balance))
+                return self.reversal(credit_type, bought)
         # A debit the balance cannot cover becomes the plan's refresh, as a real user tops up.
         return self.grant(credit_type, created_at)
 
@@ -327,31 +304,14 @@ def user_entries(uid: str, count: int, now: datetime, rng: random.Random) -> Ite
     chain = _Chain(uid=uid, rng=rng, balances=Counter(), purchases={})
     for seq, created_at in enumerate(times, start=1):
         entry_id = _auto_id(rng)
-        fields = chain.next_fields(entry_id, created_at)
-        credit_type = CreditType(fields["type"])
-        delta = fields["amount"] if fields["direction"] == Direction.CREDIT else -fields["amount"]
-        chain.balances[credit_type] += delta
-        # The field order of ledger._entry_data.
-        yield (
-            entry_id,
-            {
-                "uid": uid,
-                "type": fields["type"],
-                "direction": fields["direction"],
-                "amount": fields["amount"],
-                "balance_after": chain.balances[credit_type],
-                "seq": seq,
-                "source": fields["source"],
-                "reason": fields["reason"],
-                "jobId": fields["jobId"],
-                "paymentId": fields["paymentId"],
-                "invoiceId": fields["invoiceId"],
-                "meta": fields["meta"],
-                "createdAt": created_at,
-                "createdBy": fields["createdBy"],
-                "idempotencyKey": fields["idempotencyKey"],
-            },
+        request = chain.next_request(entry_id, created_at)
+        balance = chain.balances[request.type]
+        amount = min(request.amount, balance) if request.cap_at_balance else request.amount
+        chain.balances[request.type] += amount if request.direction is Direction.CREDIT else -amount
+        document = ledger.entry_document(
+            request, amount=amount, balance_after=chain.balances[request.type], seq=seq, created_at=created_at
         )
+        yield entry_id, document
 
 
 def reader_jobs(entries: list[tuple[str, dict[str, Any]]], count: int, now: datetime, rng: random.Random) -> list[Doc]:
@@ -388,11 +348,11 @@ def reader_jobs(entries: list[tuple[str, dict[str, Any]]], count: int, now: date
             "chargedCredits": debit["amount"],
             "debitEntryId": debit_id,
         }
-        unit_field = "numImages" if "numImages" in meta else "durationSec"
-        job[unit_field] = meta[unit_field]
+        unit = pricing.JOB_KINDS[Source(debit["source"])].unit_field
+        job[unit] = meta[unit]
         if status is jobs.Status.COMPLETED:
             job["completedAt"] = debit["createdAt"] + timedelta(seconds=rng.randint(5, 90))
-            extension = "png" if unit_field == "numImages" else "mp4"
+            extension = "png" if unit is pricing.Unit.IMAGES else "mp4"
             outputs = range(meta.get("numImages", 1))
             job["outputs"] = [f"gs://bench-outputs/{debit['jobId']}/{k}.{extension}" for k in outputs]
         elif status is jobs.Status.FAILED:
@@ -403,45 +363,10 @@ def reader_jobs(entries: list[tuple[str, dict[str, Any]]], count: int, now: date
     return docs
 
 
-def load(docs: Iterable[Doc], total: int) -> float:
-    """Write the documents in batches of 500 by a few threads; return the seconds it took."""
-    started = time.perf_counter()
-    client = db()
-
-    def commit(chunk: list[Doc]) -> int:
-        batch = client.batch()
-        for collection, doc_id, data in chunk:
-            batch.create(client.collection(collection).document(doc_id), data)
-        batch.commit()
-        return len(chunk)
-
-    written = 0
-
-    def count(done: Iterable[Future[int]]) -> None:
-        nonlocal written
-        for future in done:
-            before = written
-            written += future.result()
-            if written // PROGRESS_EVERY > before // PROGRESS_EVERY or written == total:
-                rate = written / (time.perf_counter() - started)
-                print(f"  {written:,}/{total:,} documents ({rate:,.0f}/s)", flush=True)
-
-    pending: set[Future[int]] = set()
-    iterator = iter(docs)
-    with ThreadPoolExecutor(LOADERS) as pool:
-        while chunk := list(itertools.islice(iterator, BATCH)):
-            if len(pending) >= IN_FLIGHT:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                count(done)
-            pending.add(pool.submit(commit, chunk))
-        count(wait(pending).done)
-    return time.perf_counter() - started
-
-
 @dataclass(frozen=True, kw_only=True)
 class Sizes:
     entries: int
-    reader: int
+    reader_entries: int
     export_small: int
     export_large: int
     users: int
@@ -449,13 +374,13 @@ class Sizes:
 
     @property
     def others(self) -> int:
-        return self.entries - self.reader - self.export_small - self.export_large
+        return self.entries - self.reader_entries - self.export_small - self.export_large
 
 
 def load_all(sizes: Sizes, now: datetime) -> None:
     rng = random.Random(SEED)
     per_user = Counter(rng.randrange(sizes.users) for _ in range(sizes.others)) if sizes.users else Counter()
-    reader = list(user_entries(READER, sizes.reader, now, rng))
+    reader = list(user_entries(READER, sizes.reader_entries, now, rng))
     job_docs = reader_jobs(reader, sizes.jobs, now, rng)
 
     def ledger_docs() -> Iterator[Doc]:
@@ -471,30 +396,13 @@ def load_all(sizes: Sizes, now: datetime) -> None:
     recent = sum(1 for _, d in reader if d["createdAt"] >= now - timedelta(days=JOB_DAYS))
     types = Counter(d["type"] for _, d in reader)
     print(
-        f"loading {sizes.entries:,} ledger entries: {READER} {sizes.reader:,} "
+        f"loading {sizes.entries:,} ledger entries: {READER} {sizes.reader_entries:,} "
         f"({types['image']:,} image, {types['video']:,} video; {recent:,} in the last {JOB_DAYS} days), "
         f"{EXPORT_SMALL} {sizes.export_small:,}, {EXPORT_LARGE} {sizes.export_large:,}, "
         f"{sizes.others:,} over {len(per_user):,} other users; {len(job_docs):,} generation_jobs of {READER}"
     )
-    seconds = load(ledger_docs(), sizes.entries + len(job_docs))
+    seconds = bulk_create(ledger_docs(), sizes.entries + len(job_docs))
     print(f"loaded in {seconds:.1f} s ({(sizes.entries + len(job_docs)) / seconds:,.0f} documents/s)")
-
-
-@dataclass(frozen=True, kw_only=True)
-class Latency:
-    median_ms: float
-    p95_ms: float
-    cpu_median_ms: float
-    """This thread's CPU time per call: the client's own work, without the wait for the emulator."""
-
-    @classmethod
-    def of(cls, wall_ns: list[int], cpu_ns: list[int]) -> Latency:
-        ms = [s / 1e6 for s in wall_ns]
-        return cls(
-            median_ms=statistics.median(ms),
-            p95_ms=statistics.quantiles(ms, n=20, method="inclusive")[-1],
-            cpu_median_ms=statistics.median(cpu_ns) / 1e6,
-        )
 
 
 READER_SCOPE = queries.Scope(field="uid", value=READER)
@@ -512,35 +420,6 @@ def bare_query() -> int:
     return len(db().collection(ledger.LEDGER).where(filter=FieldFilter("uid", "==", READER)).limit(50).get())
 
 
-def measure_latencies(warmup: int, calls: int) -> dict[str, Latency]:
-    """Alternate rounds of each kind so machine noise hits all of them alike."""
-    kinds: list[tuple[str, Callable[[], int]]] = [
-        ("ledger", ledger_first_page),
-        ("activity", activity_first_page),
-        ("bare", bare_query),
-    ]
-    for _ in range(warmup):
-        for _, call in kinds:
-            call()
-    wall: dict[str, list[int]] = {name: [] for name, _ in kinds}
-    cpu: dict[str, list[int]] = {name: [] for name, _ in kinds}
-    done = 0
-    round_no = 0
-    while done < calls:
-        size = min(LATENCY_ROUND, calls - done)
-        # Each round starts with the next kind, so none always runs right after another.
-        shift = round_no % len(kinds)
-        for name, call in kinds[shift:] + kinds[:shift]:
-            for _ in range(size):
-                start, start_cpu = time.perf_counter_ns(), time.thread_time_ns()
-                call()
-                wall[name].append(time.perf_counter_ns() - start)
-                cpu[name].append(time.thread_time_ns() - start_cpu)
-        done += size
-        round_no += 1
-    return {name: Latency.of(wall[name], cpu[name]) for name, _ in kinds}
-
-
 def run_latency(warmup: int, calls: int) -> None:
     page = queries.ledger_page(READER_SCOPE, queries.LedgerFilters(limit=50))
     feed = activity.feed(READER, activity.ActivityFilters())
@@ -551,7 +430,12 @@ def run_latency(warmup: int, calls: int) -> None:
         f"bare query {bare_query()} documents"
     )
     print(f"latency: {warmup} warm-up calls of each kind, then {calls} each in rounds of {LATENCY_ROUND}", flush=True)
-    results = measure_latencies(warmup, calls)
+    kinds: list[tuple[str, Callable[[int], object]]] = [
+        ("ledger", lambda _: ledger_first_page()),
+        ("activity", lambda _: activity_first_page()),
+        ("bare", lambda _: bare_query()),
+    ]
+    results = interleaved(kinds, calls=calls, round_size=LATENCY_ROUND, warmup=warmup)
     labels = {
         "ledger": "ledger page (queries.ledger_page, 50)   ",
         "activity": "activity first page (activity.feed)     ",
@@ -628,37 +512,19 @@ def run_export(sizes: Sizes) -> None:
     print(f"ratio peak(100k)/peak(10k) {ratio:.2f} (goal <= {GOAL_MEMORY_RATIO:g}: {verdict})")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--entries", type=int, default=200_000, help="ledger entries in all")
-    parser.add_argument("--reader-entries", type=int, default=20_000, help=f"entries of {READER}")
-    parser.add_argument("--export-small", type=int, default=10_000, help=f"entries of {EXPORT_SMALL}")
-    parser.add_argument("--export-large", type=int, default=100_000, help=f"entries of {EXPORT_LARGE}")
-    parser.add_argument("--users", type=int, default=2_000, help="other users the remaining entries belong to")
-    parser.add_argument("--jobs", type=int, default=2_000, help=f"generation_jobs of {READER}")
-    parser.add_argument("--warmup", type=int, default=30, help="warm-up calls of each kind")
-    parser.add_argument("--calls", type=int, default=100, help="measured calls of each kind")
-    args = parser.parse_args()
-    sizes = Sizes(
-        entries=args.entries,
-        reader=args.reader_entries,
-        export_small=args.export_small,
-        export_large=args.export_large,
-        users=args.users,
-        jobs=args.jobs,
-    )
-    if min(sizes.reader, sizes.export_small, sizes.export_large) < 1 or sizes.jobs < 0 or sizes.users < 0:
-        parser.error("the users' entries must be at least 1, --jobs and --users at least 0")
-    if sizes.others < 0 or (sizes.others > 0 and sizes.users == 0):
-        parser.error("--entries must cover the named users' entries, and entries left over need --users")
-    if args.warmup < 0 or args.calls < 2:
-        parser.error("--warmup must be at least 0 and --calls at least 2")
+def run(args: Any) -> None:
+    sizes = Sizes(**{name: getattr(args, name) for name in Sizes.__dataclass_fields__})
+    load_all(sizes, datetime.now(UTC))
+    run_latency(args.warmup, args.calls)
+    run_export(sizes)
 
-    with firestore_for(ROOT, PROJECT):
-        load_all(sizes, datetime.now(UTC))
-        run_latency(args.warmup, args.calls)
-        run_export(sizes)
+
+def _check(args: Any) -> str | None:
+    others = args.entries - args.reader_entries - args.export_small - args.export_large
+    if others < 0 or (others > 0 and args.users == 0):
+        return "--entries must cover the named users' entries, and entries left over need --users"
+    return None
 
 
 if __name__ == "__main__":
-    main()
+    bench_helpers.main(__doc__, PROJECT, OPTIONS, run, check=_check)

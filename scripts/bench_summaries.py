@@ -11,8 +11,9 @@ day before and the day after (so the day's range filter has something to leave o
 * for comparison, times a naive summary: read every entry of the day in full and add up in
   Python.
 
-The bulk data is written directly with batched writes of 500 documents, not through the
-ledger: the summary only reads ``uid``, ``type``, ``direction``, ``source``, ``amount`` and
+The bulk data is entry documents as the ledger lays them out (``ledger.entry_document``),
+written directly with batched writes of 500 documents (``bench_helpers.bulk_create``), not
+through the ledger: the summary only reads ``uid``, ``type``, ``direction``, ``source``, ``amount`` and
 ``createdAt``, and 100,000 ledger commits would measure the ledger, not the summary. The
 entries therefore do not form valid per-user chains (the verifier would flag them).
 
@@ -24,43 +25,29 @@ figures say little about production latency; the read counts are the same.
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import os
 import random
-import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "functions"))
-sys.path.insert(0, str(ROOT / "tests"))
+import bench_helpers
+from bench_helpers import Option, bulk_create, quiet_logs
 
-from emulators import firestore_for  # noqa: E402
-
-from credits import days, ledger, summaries  # noqa: E402
-from credits.firestore_client import db  # noqa: E402
-from credits.ledger import Direction  # noqa: E402
+from credits import days, ledger, summaries
+from credits.ledger import Direction, LedgerRequest
 
 PROJECT = "demo-credits-bench-summary"
 DAY = date(2026, 3, 14)
-BATCH = 500
-LOADERS = 4
-"""Batches committed at once while loading; the emulator has the machine's other core."""
 SEED = 20260314
+OPTIONS = [
+    Option(name="entries", default=100_000, help="entries on the measured day"),
+    Option(name="users", default=5_000, help="distinct users the entries belong to"),
+    Option(name="neighbours", default=2_000, help="entries on each neighbouring day", minimum=0),
+]
 
 Key = tuple[str, str, str]
-
-
-@contextlib.contextmanager
-def _quiet_logs() -> Iterator[None]:
-    with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
-        yield
 
 
 def _entries(count: int, users: int, day: date, rng: random.Random) -> Iterator[dict[str, Any]]:
@@ -70,25 +57,19 @@ def _entries(count: int, users: int, day: date, rng: random.Random) -> Iterator[
     weights = [8 if source.value.startswith(("text2", "image2")) else 1 for source, _, _ in buckets]
     for n in range(count):
         source, direction, credit_type = rng.choices(buckets, weights)[0]
-        uid = f"user-{rng.randrange(users):06d}"
-        amount = rng.randint(1, 20) if direction is Direction.DEBIT else rng.choice([50, 100, 500])
-        yield {
-            "uid": uid,
-            "type": str(credit_type),
-            "direction": str(direction),
-            "amount": amount,
-            "balance_after": 0,
-            "seq": n + 1,
-            "source": str(source),
-            "reason": "bench",
-            "jobId": None,
-            "paymentId": None,
-            "invoiceId": None,
-            "meta": {"model": "bench"},
-            "createdAt": start + timedelta(microseconds=rng.randrange(86_400_000_000)),
-            "createdBy": "system",
-            "idempotencyKey": f"bench:{day}:{n}",
-        }
+        request = LedgerRequest(
+            uid=f"user-{rng.randrange(users):06d}",
+            type=credit_type,
+            direction=direction,
+            amount=rng.randint(1, 20) if direction is Direction.DEBIT else rng.choice([50, 100, 500]),
+            source=source,
+            idempotency_key=f"bench:{day}:{n}",
+            created_by="system",
+            reason="bench",
+            meta={"model": "bench"},
+        )
+        created_at = start + timedelta(microseconds=rng.randrange(86_400_000_000))
+        yield ledger.entry_document(request, amount=request.amount, balance_after=0, seq=n + 1, created_at=created_at)
 
 
 def load(count: int, users: int, day: date, rng: random.Random) -> tuple[Counter[Key], Counter[Key], set[str]]:
@@ -96,37 +77,17 @@ def load(count: int, users: int, day: date, rng: random.Random) -> tuple[Counter
     amounts: Counter[Key] = Counter()
     counts: Counter[Key] = Counter()
     uids: set[str] = set()
-    collection = ledger.ledger_collection()
-    started = time.perf_counter()
-    written = 0
 
-    def commit(chunk: list[dict[str, Any]]) -> int:
-        batch = db().batch()
-        for data in chunk:
-            batch.create(collection.document(), data)
-        batch.commit()
-        return len(chunk)
-
-    def chunks() -> Iterator[list[dict[str, Any]]]:
-        chunk: list[dict[str, Any]] = []
+    def documents() -> Iterator[tuple[str, None, dict[str, Any]]]:
         for data in _entries(count, users, day, rng):
             key = (data["source"], data["direction"], data["type"])
             amounts[key] += data["amount"]
             counts[key] += 1
             uids.add(data["uid"])
-            chunk.append(data)
-            if len(chunk) == BATCH:
-                yield chunk
-                chunk = []
-        if chunk:
-            yield chunk
+            yield ledger.LEDGER, None, data
 
-    with ThreadPoolExecutor(LOADERS) as pool:
-        for done in pool.map(commit, chunks()):
-            written += done
-            if written % 10_000 == 0 or written == count:
-                rate = written / (time.perf_counter() - started)
-                print(f"  {day}: {written}/{count} entries ({rate:,.0f}/s)", flush=True)
+    print(f"  {day}:")
+    bulk_create(documents(), count, progress_every=10_000)
     return amounts, counts, uids
 
 
@@ -156,7 +117,7 @@ def run(entries: int, users: int, neighbours: int) -> None:
     print(f"loaded in {time.perf_counter() - began:.1f} s")
 
     for label in ("cold", "warm"):
-        with _quiet_logs():
+        with quiet_logs():
             began = time.perf_counter()
             summary = summaries.build_daily_summary(DAY, run="manual")
             seconds = time.perf_counter() - began
@@ -193,18 +154,5 @@ def run(entries: int, users: int, neighbours: int) -> None:
     print(f"naive full read of the day's entries: {seconds:.2f} s wall, {documents:,} documents read")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--entries", type=int, default=100_000, help="entries on the measured day")
-    parser.add_argument("--users", type=int, default=5_000, help="distinct users the entries belong to")
-    parser.add_argument("--neighbours", type=int, default=2_000, help="entries on each neighbouring day")
-    args = parser.parse_args()
-    if args.entries < 1 or args.users < 1 or args.neighbours < 0:
-        parser.error("--entries and --users must be at least 1, --neighbours at least 0")
-
-    with firestore_for(ROOT, PROJECT):
-        run(args.entries, args.users, args.neighbours)
-
-
 if __name__ == "__main__":
-    main()
+    bench_helpers.main(__doc__, PROJECT, OPTIONS, lambda args: run(args.entries, args.users, args.neighbours))

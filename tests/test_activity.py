@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from ledger_helpers import request
+from ledger_helpers import job_document, request, set_entry_times
 
 from credits import activity, jobs, ledger
 from credits.errors import InvalidArgument, NotFound
@@ -18,21 +18,8 @@ pytestmark = pytest.mark.usefixtures("firestore")
 NOW = datetime.now(UTC)
 
 
-def job(job_id: str, *, uid: str = "alice", status: str = "queued", age: timedelta, **fields: Any) -> None:
-    jobs.job_ref(job_id).set(
-        {
-            "uid": uid,
-            "status": status,
-            "source": "text2image",
-            "numImages": 5,
-            "quality": "hq",
-            "aspectRatio": "9:16",
-            "influencerId": "inf-luna",
-            "influencerName": "Luna",
-            "createdAt": NOW - age,
-            **fields,
-        }
-    )
+def job(job_id: str, *, age: timedelta, **fields: Any) -> None:
+    jobs.job_ref(job_id).set(job_document(createdAt=NOW - age, **fields))
 
 
 def bill(job_id: str, status: str | None = None) -> None:
@@ -185,12 +172,8 @@ def test_all_view_pages_jobs_and_unlinked_entries_once_across_equal_times():
         bill(f"m{n}", "failed")
     for n in range(5):
         ledger.write_ledger_entry(request(uid="alice", amount=1 + n))
-    snaps = list(db().collection(ledger.LEDGER).stream())
-    batch = db().batch()
-    for n, snap in enumerate(snaps):
-        # test-only: half the entries exactly at the jobs' time, the rest a second either side
-        batch.update(snap.reference, {"createdAt": same_time + timedelta(seconds=(0, 1, -1)[n % 3] if n % 2 else 0)})
-    batch.commit()
+    # Half the entries exactly at the jobs' time, the rest a second either side.
+    set_entry_times(lambda n: same_time + timedelta(seconds=(0, 1, -1)[n % 3] if n % 2 else 0))
     everything = list(db().collection(ledger.LEDGER).stream())
     unlinked = {f"entry:{s.id}" for s in everything if (s.to_dict() or {})["jobId"] is None}
     linked = {f"entry:{s.id}" for s in everything} - unlinked

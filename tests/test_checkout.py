@@ -12,11 +12,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-from google.cloud.firestore_v1.base_query import FieldFilter
+from ledger_helpers import stored_entries
 
 from credits import checkout, config, ledger, payments
 from credits.errors import IdempotencyConflict, InvalidArgument, NotFound, PaymentsUnavailable
-from credits.firestore_client import db, project_id
+from credits.firestore_client import project_id
 from credits.ledger import CreditType, Source
 from credits.payments import ItemKind
 
@@ -209,11 +209,6 @@ def test_test_checkout_urls_name_a_fresh_session_and_the_pack():
         checkout.new_test_checkout_url("price_plan_video_monthly")
 
 
-def purchases(uid: str) -> list[dict[str, Any]]:
-    query = db().collection(ledger.LEDGER).where(filter=FieldFilter("uid", "==", uid))
-    return [s.to_dict() or {} for s in query.stream()]
-
-
 @pytest.mark.usefixtures("firestore")
 def test_completing_a_test_session_credits_once_through_the_webhook_code():
     request = checkout.CompleteTestCheckout(session="cs_test_abcdef012345", pack="price_pack_video_60")
@@ -228,7 +223,7 @@ def test_completing_a_test_session_credits_once_through_the_webhook_code():
         "creditType": "video",
     }
     assert again.to_api() == {**first.to_api(), "outcome": "duplicate"}
-    [entry] = purchases("alice")
+    [entry] = stored_entries("alice")
     assert (entry["source"], entry["type"], entry["amount"]) == (Source.PURCHASE, "video", 60)
     assert entry["paymentId"] == "pi_test_abcdef012345"
     assert entry["idempotencyKey"] == "credit:purchase:pi_test_abcdef012345"
@@ -245,7 +240,7 @@ def test_a_test_session_belongs_to_whoever_completed_it_first():
     checkout.complete_test_checkout("alice", request, webhook_secret=WEBHOOK_SECRET)
     with pytest.raises(IdempotencyConflict):
         checkout.complete_test_checkout("mallory", request, webhook_secret=WEBHOOK_SECRET)
-    assert purchases("mallory") == [] and ledger.read_balances("alice").of(CreditType.IMAGE) == 100
+    assert stored_entries("mallory") == [] and ledger.read_balances("alice").of(CreditType.IMAGE) == 100
 
 
 @pytest.mark.usefixtures("firestore")
@@ -253,7 +248,7 @@ def test_test_checkout_refuses_a_non_pack_and_writes_nothing():
     request = checkout.CompleteTestCheckout(session="cs_test_abcdef012345", pack="price_plan_pro_monthly")
     with pytest.raises(InvalidArgument):
         checkout.complete_test_checkout("alice", request, webhook_secret=WEBHOOK_SECRET)
-    assert purchases("alice") == []
+    assert stored_entries("alice") == []
     for bad in ({"session": "cs_live_abcdef012345"}, {"session": "cs_test_short"}, {"session": "cs_test_a/b-c_d0000"}):
         with pytest.raises(ValueError):
             checkout.CompleteTestCheckout.model_validate({"pack": "price_pack_image_100", **bad})

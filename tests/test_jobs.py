@@ -9,8 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from google.cloud.firestore_v1.base_query import FieldFilter
-from ledger_helpers import request
+from ledger_helpers import put_job, request, stored_entries
 
 from credits import jobs, ledger, verify
 from credits.firestore_client import db
@@ -24,23 +23,6 @@ def fund(uid: str = "alice", amount: int = 50, type: CreditType = CreditType.IMA
     ledger.write_ledger_entry(request(uid=uid, amount=amount, type=type))
 
 
-def put_job(job_id: str, **fields: Any) -> None:
-    job = {
-        "uid": "alice",
-        "status": "queued",
-        "source": "text2image",
-        "numImages": 5,
-        "quality": "hq",
-        "model": "flux-1",
-        "resolution": "1024x1024",
-        "aspectRatio": "9:16",
-        "influencerId": "inf-luna",
-        "influencerName": "Luna",
-        **fields,
-    }
-    jobs.job_ref(job_id).set(job, merge=True)
-
-
 def set_status(job_id: str, status: str) -> None:
     jobs.job_ref(job_id).update({"status": status})
 
@@ -49,14 +31,9 @@ def job_doc(job_id: str) -> dict[str, Any]:
     return jobs.job_ref(job_id).get().to_dict() or {}
 
 
-def entries_for(job_id: str) -> list[dict[str, Any]]:
-    query = db().collection(ledger.LEDGER).where(filter=FieldFilter("jobId", "==", job_id))
-    return [s.to_dict() for s in query.stream()]
-
-
 def assert_nets_out(job_id: str) -> None:
     """Promise 5: one debit, plus one refund exactly when the job was refunded."""
-    entries = entries_for(job_id)
+    entries = stored_entries(job_id=job_id)
     debits = [e for e in entries if e["direction"] == "debit"]
     refunds = [e for e in entries if e["source"] == "refund"]
     assert len(debits) == 1
@@ -89,7 +66,7 @@ def test_queued_job_reserves_its_price_once():
     set_status("j1", "completed")
     assert jobs.bill_job("j1").action is Action.NOTHING
     assert jobs.bill_job("j1").action is Action.NOTHING
-    assert len(entries_for("j1")) == 1
+    assert len(stored_entries(job_id="j1")) == 1
     assert ledger.read_balances("alice").of(CreditType.IMAGE) == 40
 
 
@@ -141,7 +118,7 @@ def test_debit_replayed_without_job_fields_restores_them():
 
     assert again.replayed and again.entry == first
     assert job_doc("j4")["debitEntryId"] == first.id
-    assert len(entries_for("j4")) == 1
+    assert len(stored_entries(job_id="j4")) == 1
 
 
 def test_failed_job_is_refunded_exactly_once():
@@ -178,7 +155,7 @@ def test_failed_without_debit_costs_nothing():
     fund()
     put_job("j6", status="failed")
     assert jobs.bill_job("j6").action is Action.NOTHING
-    assert entries_for("j6") == []
+    assert stored_entries(job_id="j6") == []
 
 
 def test_failed_then_completed_is_not_charged_again():
@@ -208,7 +185,7 @@ def test_queued_job_without_credits_is_failed_and_writes_nothing():
     job = job_doc("j8")
     assert (job["status"], job["failureReason"]) == ("failed", "insufficient_credits")
     assert "debitEntryId" not in job
-    assert entries_for("j8") == []
+    assert stored_entries(job_id="j8") == []
     assert ledger.read_balances("alice").of(CreditType.IMAGE) == 3
     assert jobs.bill_job("j8").action is Action.NOTHING  # the trigger our own update fires
     anomaly = next(db().collection("anomalies").stream()).to_dict()
@@ -226,7 +203,7 @@ def test_completed_job_without_credits_is_flagged_not_failed():
     assert jobs.bill_job("j9").action is Action.REJECTED
     job = job_doc("j9")
     assert (job["status"], job["billingError"]) == ("completed", "insufficient_credits")
-    assert entries_for("j9") == []
+    assert stored_entries(job_id="j9") == []
 
 
 @pytest.mark.parametrize("fields", [{"quality": "ultra"}, {"numImages": None}, {"source": "upscale"}, {"uid": None}])
@@ -238,7 +215,7 @@ def test_job_that_cannot_be_priced_fails_with_a_clear_error(fields):
     job = job_doc("j10")
     assert (job["status"], job["failureReason"]) == ("failed", "invalid_job")
     assert job["billingError"].startswith("invalid_job: ")
-    assert entries_for("j10") == []
+    assert stored_entries(job_id="j10") == []
     assert jobs.bill_job("j10").action is Action.NOTHING
 
 

@@ -7,8 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from google.cloud.firestore_v1.base_query import FieldFilter
-from ledger_helpers import request
+from ledger_helpers import request, stored_entries
 
 from credits import ledger, verify
 from credits.errors import IdempotencyConflict, InsufficientCredits, InvalidArgument
@@ -16,11 +15,6 @@ from credits.firestore_client import db
 from credits.ledger import CreditType, Direction, Source
 
 pytestmark = pytest.mark.usefixtures("firestore")
-
-
-def entries_of(uid: str) -> list[dict]:
-    query = db().collection(ledger.LEDGER).where(filter=FieldFilter("uid", "==", uid))
-    return [s.to_dict() for s in query.stream()]
 
 
 def test_credit_writes_entry_and_balance():
@@ -74,7 +68,7 @@ def test_overdraft_is_rejected_and_changes_nothing(capsys):
     assert (caught.value.attempted, caught.value.balance) == (8, 5)
     assert "8" in caught.value.message and "5" in caught.value.message
     assert caught.value.to_dict()["error"]["code"] == "insufficient_credits"
-    assert len(entries_of("u1")) == 1
+    assert len(stored_entries("u1")) == 1
     assert ledger.read_balances("u1") == before
     assert ledger.find_entry_by_key("k-over") is None
     anomalies = [s.to_dict() for s in db().collection("anomalies").stream()]
@@ -107,7 +101,7 @@ def test_replay_returns_existing_entry_and_writes_nothing(capsys):
 
     assert second.replayed
     assert second.entry == first.entry
-    assert len(entries_of("u1")) == 1
+    assert len(stored_entries("u1")) == 1
     assert ledger.read_balances("u1").of(CreditType.IMAGE) == 10
     logged = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     skips = [r for r in logged if r.get("event") == "idempotent_skip"]
@@ -193,7 +187,7 @@ def test_extra_write_failure_writes_no_entry():
         # A field path Firestore refuses makes the whole commit fail.
         ledger.write_ledger_entry(request(amount=3), also=lambda _: [(bad, {"": 1})])
 
-    assert len(entries_of("u1")) == 1
+    assert len(stored_entries("u1")) == 1
     assert ledger.read_balances("u1").of(CreditType.IMAGE) == 3
 
 

@@ -11,8 +11,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from google.cloud.firestore_v1.base_query import FieldFilter
-from ledger_helpers import request
+from ledger_helpers import job_document, request, stored_entries
 
 from credits import jobs, ledger, verify
 from credits.errors import InsufficientCredits, InvalidArgument
@@ -20,11 +19,6 @@ from credits.firestore_client import db
 from credits.ledger import CreditType, Direction
 
 pytestmark = pytest.mark.usefixtures("firestore")
-
-
-def stored_entries(uid: str) -> list[dict]:
-    query = db().collection(ledger.LEDGER).where(filter=FieldFilter("uid", "==", uid))
-    return sorted((s.to_dict() for s in query.stream()), key=lambda d: d["seq"])
 
 
 def days_ago(n: float) -> datetime:
@@ -137,16 +131,7 @@ def test_a_job_billed_in_the_block_has_its_debit_and_refund_at_the_given_times()
     created = days_ago(1)
     with ledger.entry_time(created - timedelta(hours=1)):
         ledger.write_ledger_entry(request(uid="alice", amount=50))
-    jobs.job_ref("j1").set(
-        {
-            "uid": "alice",
-            "status": "queued",
-            "source": "text2image",
-            "numImages": 5,
-            "quality": "hq",
-            "createdAt": created,
-        }
-    )
+    jobs.job_ref("j1").set(job_document(createdAt=created))
     with ledger.entry_time(created + timedelta(seconds=3)):
         charged = jobs.bill_job("j1")
     jobs.job_ref("j1").update({"status": "failed", "failedAt": created + timedelta(seconds=80)})

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from google.cloud.firestore_v1.base_query import FieldFilter
-from ledger_helpers import request
+from ledger_helpers import request, stored_entries
 
 from credits import ledger, payments, verify
 from credits import stripe_events as se
@@ -39,11 +39,6 @@ def checkout(n: int = 1, **overrides: Any) -> dict[str, Any]:
         "amount_total": 1000,
     }
     return se.checkout_completed(**(fields | overrides))
-
-
-def ledger_entries(uid: str = "alice") -> list[dict[str, Any]]:
-    query = db().collection(ledger.LEDGER).where(filter=FieldFilter("uid", "==", uid))
-    return [s.to_dict() for s in query.stream()]
 
 
 def anomalies(kind: str) -> list[dict[str, Any]]:
@@ -86,7 +81,7 @@ def test_duplicate_delivery_writes_nothing_and_is_recorded():
 
     assert again.outcome is Outcome.DUPLICATE
     assert again.entries[0].id == first.entries[0].id
-    assert len(ledger_entries()) == 1
+    assert len(stored_entries("alice")) == 1
     assert ledger.read_balances("alice").of(CreditType.IMAGE) == 100
     [anomaly] = anomalies("duplicate_webhook")
     assert (anomaly["eventId"], anomaly["entryId"]) == ("evt_checkout_1", first.entries[0].id)
@@ -99,7 +94,7 @@ def test_concurrent_deliveries_of_one_event_credit_once():
 
     assert sorted(r.outcome for r in results).count(Outcome.PROCESSED) == 1
     assert len({r.entries[0].id for r in results}) == 1
-    assert len(ledger_entries()) == 1
+    assert len(stored_entries("alice")) == 1
     assert ledger.read_balances("alice").of(CreditType.IMAGE) == 100
 
 
@@ -187,7 +182,7 @@ def test_refund_with_empty_balance_writes_no_entry_and_records_it():
     )
 
     assert deliver(event).entries == []
-    assert len(ledger_entries()) == 2
+    assert len(stored_entries("alice")) == 2
     assert anomalies("partial_reversal")[0]["shortfall"] == 100
 
 

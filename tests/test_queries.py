@@ -6,7 +6,7 @@ import itertools
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from ledger_helpers import request
+from ledger_helpers import request, set_entry_times
 from pydantic import ValidationError
 
 from credits import cursors, ledger, queries
@@ -78,12 +78,8 @@ def many_entries(firestore) -> list[ledger.LedgerEntry]:
         direction, credit_type = next(kinds)
         ledger.write_ledger_entry(request(uid="pager", direction=direction, type=credit_type, amount=1 + n % 3))
     ledger.write_ledger_entry(request(uid="someone-else", amount=5))
-    snaps = list(db().collection(ledger.LEDGER).stream())
-    batch = db().batch()
-    for n, snap in enumerate(snaps):
-        # Many equal timestamps: the tie-breaker on the entry id must keep pages exact.
-        batch.update(snap.reference, {"createdAt": T0 + timedelta(seconds=n % 6)})
-    batch.commit()
+    # Many equal timestamps: the tie-breaker on the entry id must keep pages exact.
+    set_entry_times(lambda n: T0 + timedelta(seconds=n % 6))
     return [ledger.LedgerEntry.from_snapshot(s) for s in db().collection(ledger.LEDGER).stream()]
 
 

@@ -248,6 +248,19 @@ class LedgerEntry:
             idempotency_key=d["idempotencyKey"],
         )
 
+    def log_fields(self) -> dict[str, Any]:
+        """What a log line says about the entry (``ledger_entry_written``, docs/ledger.md)."""
+        return {
+            "entryId": self.id,
+            "uid": self.uid,
+            "type": str(self.type),
+            "direction": str(self.direction),
+            "source": str(self.source),
+            "amount": self.amount,
+            "balanceAfter": self.balance_after,
+            "idempotencyKey": self.idempotency_key,
+        }
+
     def to_api(self) -> dict[str, Any]:
         """The entry as the HTTP API and the CSV export name its fields."""
         return {
@@ -727,19 +740,7 @@ def _after_commit(target: _Target, commit: _Commit, results: Mapping[str, WriteR
     _remember(request.uid, dataclasses.replace(commit.balances, version=results["balance"].update_time))
     created_at = target.at or results["entry"].transform_results[0].timestamp_value
     entry = LedgerEntry.from_document(commit.entry.id, {**commit.entry_data, "createdAt": created_at})
-    logs.info(
-        "ledger entry written",
-        event="ledger_entry_written",
-        entryId=entry.id,
-        uid=entry.uid,
-        type=str(entry.type),
-        direction=str(entry.direction),
-        source=str(entry.source),
-        amount=entry.amount,
-        balanceAfter=entry.balance_after,
-        idempotencyKey=request.idempotency_key,
-        attempts=attempt,
-    )
+    logs.info("ledger entry written", event="ledger_entry_written", **entry.log_fields(), attempts=attempt)
     return LedgerWrite(entry=entry, replayed=False, attempts=attempt)
 
 

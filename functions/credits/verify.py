@@ -77,72 +77,47 @@ def user_entries(uid: str) -> list[LedgerEntry]:
 def check(uid: str, entries: Iterable[LedgerEntry], balances: ledger.Balances) -> list[Mismatch]:
     """The pure check: the mismatches between one user's entries (in order) and balances."""
     found: list[Mismatch] = []
+
+    def mismatch(kind: str, message: str, **where: Any) -> None:
+        found.append(Mismatch(uid=uid, kind=kind, message=message, **where))
+
     running = dict.fromkeys(CreditType, 0)
     last_entry: dict[CreditType, str | None] = dict.fromkeys(CreditType)
     count = 0
     for count, entry in enumerate(entries, start=1):
+        at = {"entry_id": entry.id, "type": str(entry.type)}
         if entry.seq != count:
-            found.append(
-                Mismatch(
-                    uid=uid,
-                    kind="seq_gap",
-                    entry_id=entry.id,
-                    expected=count,
-                    found=entry.seq,
-                    message=f"entry {entry.id} has seq {entry.seq}, expected {count}",
-                )
+            mismatch(
+                "seq_gap",
+                f"entry {entry.id} has seq {entry.seq}, expected {count}",
+                expected=count,
+                found=entry.seq,
+                entry_id=entry.id,
             )
         if isinstance(entry.amount, bool) or not isinstance(entry.amount, int) or entry.amount <= 0:
-            found.append(
-                Mismatch(
-                    uid=uid,
-                    kind="bad_amount",
-                    entry_id=entry.id,
-                    type=str(entry.type),
-                    message=f"entry {entry.id} has amount {entry.amount!r}",
-                )
-            )
+            mismatch("bad_amount", f"entry {entry.id} has amount {entry.amount!r}", **at)
         expected = running[entry.type] + entry.delta
         if entry.balance_after != expected:
-            found.append(
-                Mismatch(
-                    uid=uid,
-                    kind="chain_break",
-                    entry_id=entry.id,
-                    type=str(entry.type),
-                    expected=expected,
-                    found=entry.balance_after,
-                    message=f"entry {entry.id} has balance_after {entry.balance_after}, expected {expected}",
-                )
-            )
+            message = f"entry {entry.id} has balance_after {entry.balance_after}, expected {expected}"
+            mismatch("chain_break", message, expected=expected, found=entry.balance_after, **at)
         # Continue from the stored value so one bad entry is reported once, not on every later one.
         running[entry.type] = entry.balance_after
         last_entry[entry.type] = entry.id
     for credit_type in CreditType:
-        total = running[credit_type]
-        stored = balances.of(credit_type)
+        total, stored = running[credit_type], balances.of(credit_type)
         if stored != total:
-            found.append(
-                Mismatch(
-                    uid=uid,
-                    kind="balance_mismatch",
-                    type=str(credit_type),
-                    entry_id=last_entry[credit_type],
-                    expected=total,
-                    found=stored,
-                    message=f"{credit_type} balance is {stored}, the ledger sums to {total}",
-                )
+            message = f"{credit_type} balance is {stored}, the ledger sums to {total}"
+            mismatch(
+                "balance_mismatch",
+                message,
+                type=str(credit_type),
+                entry_id=last_entry[credit_type],
+                expected=total,
+                found=stored,
             )
     if balances.seq != count:
-        found.append(
-            Mismatch(
-                uid=uid,
-                kind="seq_mismatch",
-                expected=count,
-                found=balances.seq,
-                message=f"balance seq is {balances.seq}, the ledger has {count} entries",
-            )
-        )
+        message = f"balance seq is {balances.seq}, the ledger has {count} entries"
+        mismatch("seq_mismatch", message, expected=count, found=balances.seq)
     return found
 
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from ledger_helpers import job_document
 
 from e2e import helpers
 from e2e.helpers import User
@@ -23,23 +24,8 @@ PACK_CREDITS = 100
 
 
 def submit_job(uid: str, job_id: str, *, status: str = "queued") -> None:
-    helpers.create_document(
-        "generation_jobs",
-        job_id,
-        {
-            "uid": uid,
-            "status": status,
-            "source": "text2image",
-            "numImages": 5,
-            "quality": "hq",
-            "model": "flux-pro",
-            "resolution": "1024x1024",
-            "aspectRatio": "1:1",
-            "influencerId": "inf_ada",
-            "influencerName": "Ada",
-            "createdAt": datetime.now(UTC),
-        },
-    )
+    document = job_document(uid=uid, status=status, model="flux-pro", createdAt=datetime.now(UTC))
+    helpers.create_document("generation_jobs", job_id, document)
 
 
 def job(job_id: str) -> dict[str, Any]:

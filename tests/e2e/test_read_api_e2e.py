@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 import requests
+from ledger_helpers import job_document
 from openapi_check import assert_conforms
 
 from e2e import helpers
@@ -120,24 +121,24 @@ def test_user_routes_never_show_another_users_data(reader, member):
     assert_conforms("get", "/api/activity/{itemId}", 404, get("/api/activity/job:nope", reader).json())
 
 
+def refused_job(job_id: str, uid: str, *, minutes_ago: int, **fields: Any) -> None:
+    """A job the billing refused: failed, nothing to bill (the trigger leaves it alone)."""
+    document = job_document(
+        uid=uid,
+        status="failed",
+        failureReason="insufficient_credits",
+        numImages=1,
+        quality="standard",
+        billingError="test",
+        createdAt=datetime.now(UTC) - timedelta(minutes=minutes_ago),
+        **fields,
+    )
+    helpers.create_document("generation_jobs", job_id, document)
+
+
 def test_activity_over_http(reader):
     for n in range(60):
-        helpers.create_document(
-            "generation_jobs",
-            f"{reader.uid}-job{n:02d}",
-            {
-                "uid": reader.uid,
-                "status": "failed",
-                "failureReason": "insufficient_credits",
-                "source": "text2image",
-                "numImages": 1,
-                "quality": "standard",
-                "billingError": "test",
-                "createdAt": datetime.now(UTC) - timedelta(minutes=n),
-                "influencerId": "inf-luna",
-                "influencerName": "Luna",
-            },
-        )
+        refused_job(f"{reader.uid}-job{n:02d}", reader.uid, minutes_ago=n)
     response = get("/api/activity", reader)
     assert response.status_code == 200
     body = response.json()
@@ -158,22 +159,7 @@ def test_activity_over_http(reader):
 
 def test_influencers_of_the_callers_generations(reader, member):
     for n, (influencer_id, name) in enumerate([("inf-nova", "Nova"), ("inf-luna", "Luna"), ("inf-nova", "Nova")]):
-        helpers.create_document(
-            "generation_jobs",
-            f"{reader.uid}-inf{n}",
-            {
-                "uid": reader.uid,
-                "status": "failed",
-                "failureReason": "insufficient_credits",
-                "source": "text2image",
-                "numImages": 1,
-                "quality": "standard",
-                "billingError": "test",
-                "createdAt": datetime.now(UTC) - timedelta(minutes=n),
-                "influencerId": influencer_id,
-                "influencerName": name,
-            },
-        )
+        refused_job(f"{reader.uid}-inf{n}", reader.uid, minutes_ago=n, influencerId=influencer_id, influencerName=name)
     # A fixed path beside /api/activity/{itemId}: it is not taken for an item id.
     response = get("/api/activity/influencers", reader)
     assert response.status_code == 200, response.text
