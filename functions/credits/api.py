@@ -32,7 +32,7 @@ from credits import (
     summaries,
 )
 from credits.auth import Caller, caller_from_header
-from credits.errors import CreditsError, InvalidArgument, PermissionDenied
+from credits.errors import CreditsError, InvalidArgument, MethodNotAllowed, NotFound, PermissionDenied
 
 MAX_BODY_BYTES = 64 * 1024
 Body = TypeVar("Body", bound=BaseModel)
@@ -50,15 +50,14 @@ def _credits_error(error: CreditsError) -> tuple[dict[str, Any], int]:
 def _http_error(error: HTTPException) -> tuple[dict[str, Any], int]:
     # Unknown routes are not_found and a wrong method keeps its 405; every other request the
     # framework refuses (a body over 64 KiB, a malformed request) is the documented 400.
-    status = error.code if error.code in (404, 405) else 400
-    code = "not_found" if status == 404 else "invalid_argument"
-    return {"error": {"code": code, "message": error.description or "", "details": {}}}, status
+    refused = {404: NotFound, 405: MethodNotAllowed}.get(error.code or 400, InvalidArgument)
+    return _credits_error(refused(error.description or ""))
 
 
 @app.errorhandler(Exception)
 def _unexpected(error: Exception) -> tuple[dict[str, Any], int]:
     logs.error("unhandled error", event="unhandled_error", error=repr(error), path=flask.request.path)
-    return {"error": {"code": "internal", "message": "internal error", "details": {}}}, 500
+    return _credits_error(CreditsError("internal error"))
 
 
 @app.get("/api/health")

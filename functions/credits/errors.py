@@ -2,7 +2,9 @@
 
 Each carries the stable ``code`` and HTTP status of the API's error shape
 (``{"error": {"code", "message", "details"}}``), so every layer raises the same
-error and only the HTTP layer turns it into a response.
+error and only the HTTP layer turns it into a response. These classes are the API's
+whole error table: docs/api.md lists exactly their (code, status) pairs, the README and
+the OpenAPI document their codes, and a test holds the three against this module.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any, ClassVar
 
 
 class CreditsError(Exception):
-    """Base of every error the credits system raises on purpose."""
+    """Base of every error the credits system raises on purpose; as itself, an unexpected failure."""
 
     code: ClassVar[str] = "internal"
     http_status: ClassVar[int] = 500
@@ -30,6 +32,13 @@ class InvalidArgument(CreditsError):
 
     code = "invalid_argument"
     http_status = 400
+
+
+class MethodNotAllowed(InvalidArgument):
+    """A route called with a method it does not take (``GET`` of a ``POST`` route): the
+    malformed request's code, with the status HTTP has for it."""
+
+    http_status = 405
 
 
 class Unauthenticated(CreditsError):

@@ -181,8 +181,12 @@ class LedgerRequest:
     The entry then records ``meta.requestedAmount``; an empty balance is still refused."""
 
     def fingerprint(self) -> str:
-        """A hash of every parameter that decides what the entry is; ``meta`` is context only."""
-        decisive = {
+        """A hash of :meth:`decisive`: the same key with another fingerprint is a conflict."""
+        return hashlib.sha256(json.dumps(self.decisive(), sort_keys=True).encode()).hexdigest()
+
+    def decisive(self) -> dict[str, Any]:
+        """Every parameter that decides what the entry is, by its stored name; ``meta`` is context only."""
+        return {
             "uid": self.uid,
             "type": str(self.type),
             "direction": str(self.direction),
@@ -195,7 +199,6 @@ class LedgerRequest:
             "createdBy": self.created_by,
             "capAtBalance": self.cap_at_balance,
         }
-        return hashlib.sha256(json.dumps(decisive, sort_keys=True).encode()).hexdigest()
 
 
 @dataclass(frozen=True, kw_only=True)
