@@ -31,9 +31,26 @@ export function creditTypeLabel(type: string): string {
   return type.charAt(0).toUpperCase() + type.slice(1);
 }
 
+const dateFormats = new Map<string, Intl.DateTimeFormat>();
+
+/**
+ * One formatter per locale and options (time zone included), made on first use: making an
+ * `Intl.DateTimeFormat` costs far more than formatting with one, and a page of 50 rows
+ * formats at least 50 times.
+ */
+function dateFormat(locale: string, options: Intl.DateTimeFormatOptions): Intl.DateTimeFormat {
+  const key = `${locale} ${JSON.stringify(options)}`;
+  let format = dateFormats.get(key);
+  if (format === undefined) {
+    format = new Intl.DateTimeFormat(locale, options);
+    dateFormats.set(key, format);
+  }
+  return format;
+}
+
 /** The local date and time of an instant, e.g. "Nov 22, 2026, 14:12". */
 export function localDateTime(iso: string, timeZone?: string): string {
-  return new Intl.DateTimeFormat("en-US", {
+  return dateFormat("en-US", {
     timeZone,
     year: "numeric",
     month: "short",
@@ -46,9 +63,7 @@ export function localDateTime(iso: string, timeZone?: string): string {
 
 /** The local time of day, e.g. "14:12". */
 export function localTime(iso: string, timeZone?: string): string {
-  return new Intl.DateTimeFormat("en-US", { timeZone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(
-    new Date(iso),
-  );
+  return dateFormat("en-US", { timeZone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" }).format(new Date(iso));
 }
 
 /** The same instant in UTC, to the second: "2026-11-22 14:12:05 UTC". */
@@ -58,9 +73,7 @@ export function utcDateTime(iso: string): string {
 
 /** The calendar day of an instant in a time zone, as YYYY-MM-DD. */
 export function dayKey(instant: Date, timeZone?: string): string {
-  return new Intl.DateTimeFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(
-    instant,
-  );
+  return dateFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(instant);
 }
 
 /** What a ledger entry's meta says about the work it paid for: "5 images · HQ · flux-pro · 9:16". */

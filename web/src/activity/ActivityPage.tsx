@@ -25,7 +25,7 @@ export function ActivityPage({ uid, itemId }: { uid: string; itemId: string | nu
     const page = await api.activity(filters, cursor);
     return { items: page.items, nextCursor: page.nextCursor };
   });
-  const influencers = useInfluencers(uid);
+  const influencers = useInfluencers(uid, feed.status !== "loading");
 
   const viewed = useRef(false);
   useEffect(() => {
@@ -123,9 +123,17 @@ export function ActivityPage({ uid, itemId }: { uid: string; itemId: string | nu
   );
 }
 
-function useInfluencers(uid: string): Influencers["influencers"] {
+/**
+ * The influencers for the filter's menu, asked for once the feed's first page has arrived
+ * (`start`), so that this request never competes with the one that brings the first items.
+ * Asked once per user: later filter changes do not ask again.
+ */
+function useInfluencers(uid: string, start: boolean): Influencers["influencers"] {
   const [state, setState] = useState<{ uid: string; list: Influencers["influencers"] }>({ uid, list: [] });
+  const [started, setStarted] = useState(start);
+  if (start && !started) setStarted(true);
   useEffect(() => {
+    if (!started) return;
     let live = true;
     api.influencers().then(
       (result) => live && setState({ uid, list: result.influencers }),
@@ -134,7 +142,7 @@ function useInfluencers(uid: string): Influencers["influencers"] {
     return () => {
       live = false;
     };
-  }, [uid]);
+  }, [uid, started]);
   return state.uid === uid ? state.list : [];
 }
 
