@@ -72,12 +72,45 @@ export function queryString(query: Query = {}): string {
   return text ? `?${text}` : "";
 }
 
-async function request<T>(method: "GET" | "POST", path: string, query?: Query, body?: unknown): Promise<T> {
+const early = new Map<string, Promise<unknown>>();
+let prefetching = false;
+
+/**
+ * Start the GET requests that `calls` makes now; the next identical GET takes the answer
+ * instead of asking again. Used for the first page's data while the app starts up.
+ */
+export function prefetch(calls: () => void): void {
+  prefetching = true;
+  try {
+    calls();
+  } finally {
+    prefetching = false;
+  }
+}
+
+function request<T>(method: "GET" | "POST", path: string, query?: Query, body?: unknown): Promise<T> {
+  const url = `${config.apiBase}${path}${queryString(query)}`;
+  if (method !== "GET") return send<T>(method, url, body);
+  const waiting = early.get(url);
+  if (waiting) {
+    early.delete(url);
+    return waiting as Promise<T>;
+  }
+  const answer = send<T>(method, url, body);
+  if (prefetching)
+    early.set(
+      url,
+      answer.catch(() => send<T>(method, url, body)),
+    );
+  return answer;
+}
+
+async function send<T>(method: "GET" | "POST", url: string, body?: unknown): Promise<T> {
   const token = await idToken();
   const headers: Record<string, string> = { Accept: "application/json" };
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
-  const response = await fetch(`${config.apiBase}${path}${queryString(query)}`, {
+  const response = await fetch(url, {
     method,
     headers,
     body: body === undefined ? undefined : JSON.stringify(body),

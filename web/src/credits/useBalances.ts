@@ -4,9 +4,8 @@
  * anywhere changes the numbers on screen without a reload. The document holds `amounts`,
  * one integer per credit type (`./balances`).
  */
-import { doc, onSnapshot } from "firebase/firestore";
 import { useEffect, useState } from "react";
-import { db } from "../firebase";
+import { watchDocument } from "../firebase";
 import { amountsOf } from "./balances";
 
 export interface LiveBalances {
@@ -19,9 +18,9 @@ export function useBalances(uid: string): LiveBalances {
   const [state, setState] = useState<LiveBalances & { uid: string }>({ uid, status: "loading", amounts: {} });
   useEffect(
     () =>
-      onSnapshot(
-        doc(db, "users", uid, "balances", "current"),
-        (snap) => setState({ uid, status: "ready", amounts: amountsOf(snap.data()) }),
+      watchDocument(
+        ["users", uid, "balances", "current"],
+        (data) => setState({ uid, status: "ready", amounts: amountsOf(data) }),
         () => setState((s) => ({ ...s, uid, status: "error" })),
       ),
     [uid],
