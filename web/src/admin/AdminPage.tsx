@@ -3,15 +3,16 @@
  * tab), each tab at its own URL under /admin/credits. This module and everything below it
  * is loaded lazily; the Daily summaries tab (and chart.js) only when it is opened.
  */
-import { type KeyboardEvent, Suspense, lazy, useRef } from "react";
+import { type KeyboardEvent, useRef } from "react";
 import { navigate } from "../router";
 import { Spinner } from "../ui/bits";
+import { loadable } from "../ui/loadable";
 import { AnomaliesTab } from "./AnomaliesTab";
 import { LedgerTab } from "./LedgerTab";
 import { TABS, type TabId, tabOf, tabPath } from "./tabs";
 import { UsersTab } from "./UsersTab";
 
-const SummariesTab = lazy(() => import("./SummariesTab"));
+const SummariesTab = loadable(() => import("./SummariesTab"), <Spinner label="Loading the charts" />);
 
 export default function AdminPage({ pathname, search }: { pathname: string; search: string }) {
   const active = tabOf(pathname);
@@ -78,11 +79,7 @@ export default function AdminPage({ pathname, search }: { pathname: string; sear
       <div role="tabpanel" id={`panel-${active}`} aria-labelledby={`tab-${active}`} className="admin-panel">
         {active === "ledger" && <LedgerTab search={search} />}
         {active === "users" && <UsersTab search={search} />}
-        {active === "summaries" && (
-          <Suspense fallback={<Spinner label="Loading the charts" />}>
-            <SummariesTab search={search} />
-          </Suspense>
-        )}
+        {active === "summaries" && <SummariesTab search={search} />}
         {active === "anomalies" && <AnomaliesTab search={search} />}
       </div>
     </>

@@ -1,5 +1,5 @@
 /** The shell: who is signed in, which page the URL names, and the navigation around it. */
-import { Suspense, lazy, useEffect } from "react";
+import { useEffect } from "react";
 import { ActivityPage } from "../activity/ActivityPage";
 import { SignInPage } from "../auth/SignInPage";
 import { CreditsPage } from "../credits/CreditsPage";
@@ -10,10 +10,11 @@ import { GenerationPage } from "../generations/GenerationPage";
 import { Link, navigate, useLocation } from "../router";
 import { NotAllowed } from "../admin/NotAllowed";
 import { Spinner } from "../ui/bits";
+import { loadable } from "../ui/loadable";
 import { safeNext } from "./safeNext";
 
 // The admin area (and chart.js under it) is its own chunk: members never download it.
-const AdminPage = lazy(() => import("../admin/AdminPage"));
+export const AdminPage = loadable(() => import("../admin/AdminPage"), <Spinner label="Loading" />);
 
 type SignedIn = Extract<Session, { status: "signedIn" }>;
 
@@ -123,9 +124,7 @@ function Page({ session, pathname, search }: { session: SignedIn; pathname: stri
   } else if (pathname === "/admin" || pathname.startsWith("/admin/")) {
     title = session.admin ? "Admin" : "Not allowed";
     page = session.admin ? (
-      <Suspense fallback={<Spinner label="Loading" />}>
-        <AdminPage pathname={pathname === "/admin" ? "/admin/credits" : pathname} search={search} />
-      </Suspense>
+      <AdminPage pathname={pathname === "/admin" ? "/admin/credits" : pathname} search={search} />
     ) : (
       <NotAllowed />
     );
