@@ -337,14 +337,21 @@ class Balances:
         return Balances(amounts=amounts, seq=self.seq + 1, updated_at=at)
 
     def document(self) -> dict[str, Any]:
-        """The whole balance document: what a write creates, or updates under its precondition.
-
-        Replacing the whole ``amounts`` map is exact because the update is guarded by the
-        document's update time: nobody changed it since these balances were read. It is also
-        cheaper than updating the one ``amounts.<type>`` field path.
-        """
+        """The whole balance document, as a user's first entry creates it."""
         stored = {str(credit_type): amount for credit_type, amount in self.amounts.items()}
         return {AMOUNTS: stored, "seq": self.seq, "updatedAt": self.updated_at}
+
+    def updates_from(self, before: Balances) -> dict[str, Any]:
+        """The fields to update on the document that held ``before``: by field path, only the
+        amounts that changed or that it lacked, so that an amount of a type this code does not
+        know (one added by a newer deployment, while old and new instances both run) is never
+        dropped."""
+        changed = {
+            balance_field(credit_type): amount
+            for credit_type, amount in self.amounts.items()
+            if before.amounts.get(credit_type) != amount or credit_type not in before.amounts
+        }
+        return {**changed, "seq": self.seq, "updatedAt": self.updated_at}
 
     @classmethod
     def from_snapshot(cls, snap: DocumentSnapshot[Any]) -> Balances:
@@ -733,7 +740,7 @@ def _build_commit(target: _Target, state: _State, change: _Change, also: ExtraWr
     if before.version is None:
         commit.create("balance", target.balance, after.document())
     else:
-        commit.update("balance", target.balance, after.document(), last_update_time=before.version)
+        commit.update("balance", target.balance, after.updates_from(before), last_update_time=before.version)
     record = {
         "key": request.idempotency_key,
         "entryId": entry.id,
