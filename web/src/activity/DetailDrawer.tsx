@@ -4,7 +4,7 @@ import { type ActivityDetail, ApiError, type Entry, api } from "../api/client";
 import { track } from "../analytics";
 import { count, creditTypeLabel, signed, sourceLabel } from "../format";
 import { Link } from "../router";
-import { CopyableId, Notice, Spinner, Time } from "../ui/bits";
+import { CopyableId, Fact, Notice, Spinner, Time } from "../ui/bits";
 import { Dialog } from "../ui/Dialog";
 import { ACTION_LABELS, TYPE_LABELS, creditsDelta, generationCost, qualityLabel, statusLabel } from "./labels";
 
@@ -190,14 +190,5 @@ function LinkedEntry({ entry, current, search }: { entry: Entry; current: boolea
         <Time iso={entry.createdAt} />
       </span>
     </li>
-  );
-}
-
-function Fact({ term, children }: { term: string; children: React.ReactNode }) {
-  return (
-    <div className="fact">
-      <dt>{term}</dt>
-      <dd>{children}</dd>
-    </div>
   );
 }

@@ -2,7 +2,7 @@
 import type { Entry } from "../api/client";
 import { count, creditTypeLabel, signed, sourceLabel } from "../format";
 import { Link } from "../router";
-import { CopyableId, Time } from "../ui/bits";
+import { CopyableId, Fact, Time } from "../ui/bits";
 import { Dialog } from "../ui/Dialog";
 import { DirectionMark } from "../credits/LedgerTable";
 import { adminLedgerSearch, tabPath } from "./tabs";
@@ -89,14 +89,5 @@ export function EntryDrawer({ entry, onClose }: { entry: Entry; onClose: () => v
         )}
       </div>
     </Dialog>
-  );
-}
-
-function Fact({ term, children }: { term: string; children: React.ReactNode }) {
-  return (
-    <div className="fact">
-      <dt>{term}</dt>
-      <dd>{children}</dd>
-    </div>
   );
 }

@@ -148,93 +148,89 @@ function TypeCharts({ type, data }: { type: CreditType; data: Summaries }) {
   const label = creditTypeLabel(type);
   const daily = dailySeries(data.summaries, type);
   const sources = sourceRows(data.summaries, type);
-  const dailyTitle = `${label} credits vs debits per day`;
-  const sourceTitle = `${label} credits by source`;
   return (
     <div className="chart-pair">
-      <figure className="chart">
-        <figcaption>{dailyTitle}</figcaption>
-        <BarChart
-          label={`${dailyTitle}, chart; the numbers are in the table below`}
-          labels={daily.days}
-          series={[
-            { name: "Credits", values: daily.credit, color: "#0f7b45" },
-            { name: "Debits", values: daily.debit, color: "#b42318" },
-          ]}
-        />
-        <details>
-          <summary>Show the numbers: {dailyTitle.toLowerCase()}</summary>
-          <div className="table-wrap">
-            <table className="summary-table" aria-label={dailyTitle}>
-              <thead>
-                <tr>
-                  <th scope="col">Day</th>
-                  <th scope="col" className="num">
-                    Credits
-                  </th>
-                  <th scope="col" className="num">
-                    Debits
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {daily.days.map((day, i) => (
-                  <tr key={day}>
-                    <th scope="row">{day}</th>
-                    <td className="num">{count(daily.credit[i] ?? 0)}</td>
-                    <td className="num">{count(daily.debit[i] ?? 0)}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </div>
-        </details>
-      </figure>
-      <figure className="chart">
-        <figcaption>{sourceTitle}</figcaption>
-        {sources.length === 0 ? (
-          <p className="muted">No {type} credits moved in this range.</p>
-        ) : (
-          <>
-            <BarChart
-              label={`${sourceTitle}, chart; the numbers are in the table below`}
-              labels={sources.map((s) => sourceLabel(s.source))}
-              series={[
-                { name: "Credits", values: sources.map((s) => s.credit), color: "#0f7b45" },
-                { name: "Debits", values: sources.map((s) => s.debit), color: "#b42318" },
-              ]}
-              horizontal
-            />
-            <details>
-              <summary>Show the numbers: {sourceTitle.toLowerCase()}</summary>
-              <div className="table-wrap">
-                <table className="summary-table" aria-label={sourceTitle}>
-                  <thead>
-                    <tr>
-                      <th scope="col">Source</th>
-                      <th scope="col" className="num">
-                        Credits
-                      </th>
-                      <th scope="col" className="num">
-                        Debits
-                      </th>
-                    </tr>
-                  </thead>
-                  <tbody>
-                    {sources.map((s) => (
-                      <tr key={s.source}>
-                        <th scope="row">{sourceLabel(s.source)}</th>
-                        <td className="num">{count(s.credit)}</td>
-                        <td className="num">{count(s.debit)}</td>
-                      </tr>
-                    ))}
-                  </tbody>
-                </table>
-              </div>
-            </details>
-          </>
-        )}
-      </figure>
+      <ChartFigure
+        title={`${label} credits vs debits per day`}
+        rowHeader="Day"
+        rows={daily.days.map((day, i) => ({ label: day, credit: daily.credit[i] ?? 0, debit: daily.debit[i] ?? 0 }))}
+      />
+      <ChartFigure
+        title={`${label} credits by source`}
+        rowHeader="Source"
+        rows={sources.map((s) => ({ label: sourceLabel(s.source), credit: s.credit, debit: s.debit }))}
+        horizontal
+        empty={`No ${type} credits moved in this range.`}
+      />
     </div>
+  );
+}
+
+interface ChartRow {
+  label: string;
+  credit: number;
+  debit: number;
+}
+
+/** A chart of credits vs debits, with its numbers in a table under a disclosure (its text alternative). */
+function ChartFigure({
+  title,
+  rowHeader,
+  rows,
+  horizontal = false,
+  empty,
+}: {
+  title: string;
+  rowHeader: string;
+  rows: ChartRow[];
+  horizontal?: boolean;
+  empty?: string;
+}) {
+  return (
+    <figure className="chart">
+      <figcaption>{title}</figcaption>
+      {rows.length === 0 && empty ? (
+        <p className="muted">{empty}</p>
+      ) : (
+        <>
+          <BarChart
+            label={`${title}, chart; the numbers are in the table below`}
+            labels={rows.map((r) => r.label)}
+            series={[
+              { name: "Credits", values: rows.map((r) => r.credit), color: "#0f7b45" },
+              { name: "Debits", values: rows.map((r) => r.debit), color: "#b42318" },
+            ]}
+            horizontal={horizontal}
+          />
+          <details>
+            <summary>Show the numbers: {title.toLowerCase()}</summary>
+            <div className="table-wrap">
+              <table className="summary-table" aria-label={title}>
+                <thead>
+                  <tr>
+                    <th scope="col">{rowHeader}</th>
+                    <th scope="col" className="num">
+                      Credits
+                    </th>
+                    <th scope="col" className="num">
+                      Debits
+                    </th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {rows.map((r) => (
+                    <tr key={r.label}>
+                      <th scope="row">{r.label}</th>
+                      <td className="num">{count(r.credit)}</td>
+                      <td className="num">{count(r.debit)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          </details>
+        </>
+      )}
+    </figure>
   );
 }

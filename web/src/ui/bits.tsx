@@ -70,3 +70,13 @@ export function Field({ label, children }: { label: string; children: (id: strin
     </div>
   );
 }
+
+/** One term and its value in a drawer's description list. */
+export function Fact({ term, children }: { term: string; children: ReactNode }) {
+  return (
+    <div className="fact">
+      <dt>{term}</dt>
+      <dd>{children}</dd>
+    </div>
+  );
+}
