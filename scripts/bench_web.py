@@ -140,24 +140,7 @@ def _job(user: seed_demo.DemoUser, number: int, created: datetime) -> seed_demo.
     """Job ``number``'s settings, drawn from a generator seeded with the number."""
     rng = random.Random(f"bench-web-job-{number}")
     influencer = rng.choice((seed_demo.LUNA, seed_demo.LUNA, seed_demo.NOVA, {}))
-    if rng.random() >= VIDEO_SHARE:
-        source = "text2image" if rng.random() < 0.7 else "image2image"
-        quality = "hq" if rng.random() < 0.4 else "standard"
-        settings = {
-            "numImages": rng.choice((1, 2, 4, 4, 5)),
-            "quality": quality,
-            **rng.choice(seed_demo.IMAGE_SETTINGS),
-        }
-        duration = rng.uniform(25, 110)
-    else:
-        source = "text2video" if rng.random() < 0.5 else "image2video"
-        quality = "hq" if rng.random() < 0.2 else "standard"
-        settings = {
-            "durationSec": rng.choice((3, 4, 5, 6)),
-            "quality": quality,
-            **rng.choice(seed_demo.VIDEO_SETTINGS),
-        }
-        duration = rng.uniform(60, 150)
+    source, settings, duration = seed_demo.draw_settings(rng, image_share=1 - VIDEO_SHARE)
     failed = rng.random() < FAILED_SHARE
     return seed_demo.Job(
         id=f"bench-web-{number:05d}",

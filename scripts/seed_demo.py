@@ -468,20 +468,24 @@ class History:
         self.add(at, f"{user.uid} admin grant", grant)
 
 
+def draw_settings(rng: random.Random, image_share: float) -> tuple[str, dict[str, Any], float]:
+    """A generation's source, settings and rendering time in seconds, drawn from ``rng``."""
+    if rng.random() < image_share:
+        source = "text2image" if rng.random() < 0.7 else "image2image"
+        quality = "hq" if rng.random() < 0.4 else "standard"
+        settings = {"numImages": rng.choice((1, 2, 4, 4, 5)), "quality": quality, **rng.choice(IMAGE_SETTINGS)}
+        return source, settings, rng.uniform(25, 110)
+    source = "text2video" if rng.random() < 0.5 else "image2video"
+    quality = "hq" if rng.random() < 0.2 else "standard"
+    settings = {"durationSec": rng.choice((3, 4, 5, 6)), "quality": quality, **rng.choice(VIDEO_SETTINGS)}
+    return source, settings, rng.uniform(60, 150)
+
+
 def alice_job(number: int, created: datetime) -> Job:
     """Alice's job ``number``: its settings drawn from a generator seeded with the number."""
     rng = random.Random(f"alice-job-{number}")
     influencer = LUNA if rng.random() < 0.55 else NOVA
-    if rng.random() < 0.7:
-        source = "text2image" if rng.random() < 0.7 else "image2image"
-        quality = "hq" if rng.random() < 0.4 else "standard"
-        settings = {"numImages": rng.choice((1, 2, 4, 4, 5)), "quality": quality, **rng.choice(IMAGE_SETTINGS)}
-        duration = rng.uniform(25, 110)
-    else:
-        source = "text2video" if rng.random() < 0.5 else "image2video"
-        quality = "hq" if rng.random() < 0.2 else "standard"
-        settings = {"durationSec": rng.choice((3, 4, 5, 6)), "quality": quality, **rng.choice(VIDEO_SETTINGS)}
-        duration = rng.uniform(60, 150)
+    source, settings, duration = draw_settings(rng, image_share=0.7)
     failed = number in ALICE_FAILED
     return Job(
         id=f"demo-alice-{number:03d}",
