@@ -7,7 +7,7 @@ import { useEffect, useState } from "react";
 import { ApiError, type CreditType, type Summaries, adminApi } from "../api/client";
 import { count, creditTypeLabel, sourceLabel } from "../format";
 import { navigate } from "../router";
-import { Field, Spinner } from "../ui/bits";
+import { DateRangeFields, Spinner } from "../ui/bits";
 import { BarChart } from "./BarChart";
 import { AdminError } from "./NotAllowed";
 import { CREDIT_TYPES, dailySeries, parseRange, rangeTotals, sourceRows } from "./summaries";
@@ -51,28 +51,11 @@ export default function SummariesTab({ search }: { search: string }) {
         <h2 id="admin-summaries-heading">Daily summaries</h2>
       </div>
       <form className="filters" aria-label="Date range" onSubmit={(e) => e.preventDefault()}>
-        <Field label="From">
-          {(id) => (
-            <input
-              id={id}
-              type="date"
-              value={range.from}
-              max={range.to}
-              onChange={(e) => e.target.value && setRange({ ...range, from: e.target.value })}
-            />
-          )}
-        </Field>
-        <Field label="To">
-          {(id) => (
-            <input
-              id={id}
-              type="date"
-              value={range.to}
-              min={range.from}
-              onChange={(e) => e.target.value && setRange({ ...range, to: e.target.value })}
-            />
-          )}
-        </Field>
+        <DateRangeFields
+          from={range.from}
+          to={range.to}
+          onChange={(field, value) => value && setRange({ ...range, [field]: value })}
+        />
       </form>
       <p className="muted">Days are UTC days. A day&apos;s summary is built shortly after it ends.</p>
       {state.status === "loading" && <Spinner label="Loading the summaries" />}

@@ -2,6 +2,7 @@
 import { type FormEvent, useEffect, useState } from "react";
 import { config } from "../config";
 import { signIn } from "../firebase";
+import { Field } from "../ui/bits";
 
 export function SignInPage() {
   const [email, setEmail] = useState("");
@@ -36,26 +37,30 @@ export function SignInPage() {
       <form className="panel sign-in-form" onSubmit={submit} aria-labelledby="sign-in-heading">
         <h1 id="sign-in-heading">Sign in</h1>
         <p className="lede">See your balances, every credit you spent, and what you generated.</p>
-        <label className="field">
-          <span>Email</span>
-          <input
-            type="email"
-            autoComplete="username"
-            value={email}
-            onChange={(e) => setEmail(e.target.value)}
-            required
-          />
-        </label>
-        <label className="field">
-          <span>Password</span>
-          <input
-            type="password"
-            autoComplete="current-password"
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-            required
-          />
-        </label>
+        <Field label="Email">
+          {(id) => (
+            <input
+              id={id}
+              type="email"
+              autoComplete="username"
+              value={email}
+              onChange={(e) => setEmail(e.target.value)}
+              required
+            />
+          )}
+        </Field>
+        <Field label="Password">
+          {(id) => (
+            <input
+              id={id}
+              type="password"
+              autoComplete="current-password"
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+              required
+            />
+          )}
+        </Field>
         {state.error && (
           <p className="error-text" role="alert">
             {state.error}

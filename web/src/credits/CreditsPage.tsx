@@ -4,7 +4,7 @@ import { ApiError, api } from "../api/client";
 import type { Session } from "../firebase";
 import { SOURCE_LABELS } from "../format";
 import { navigate, useLocation } from "../router";
-import { EmptyState, Field, Notice } from "../ui/bits";
+import { DateRangeFields, EmptyState, Field, Notice } from "../ui/bits";
 import { usePaged } from "../ui/usePaged";
 import { BalanceCards } from "./BalanceCards";
 import { type LedgerFilters, hasFilters, ledgerQuery, ledgerSearch, parseLedgerFilters } from "./filters";
@@ -113,28 +113,7 @@ export function LedgerFilterBar({
           </select>
         )}
       </Field>
-      <Field label="From">
-        {(id) => (
-          <input
-            id={id}
-            type="date"
-            value={filters.from ?? ""}
-            max={filters.to}
-            onChange={(e) => set("from", e.target.value)}
-          />
-        )}
-      </Field>
-      <Field label="To">
-        {(id) => (
-          <input
-            id={id}
-            type="date"
-            value={filters.to ?? ""}
-            min={filters.from}
-            onChange={(e) => set("to", e.target.value)}
-          />
-        )}
-      </Field>
+      <DateRangeFields from={filters.from} to={filters.to} onChange={set} />
       {hasFilters(filters) && (
         <button type="button" className="link-button clear-filters" onClick={() => onChange({})}>
           Clear filters

@@ -51,7 +51,7 @@ export function LedgerTable({
             }
           >
             {extraColumn && <td data-label={extraColumn.header}>{extraColumn.cell(entry)}</td>}
-            <td data-label="Date">
+            <td data-label="Date" className="date-cell">
               <Time iso={entry.createdAt} />
             </td>
             <td data-label="Type">{creditTypeLabel(entry.type)}</td>

@@ -80,3 +80,29 @@ export function Fact({ term, children }: { term: string; children: ReactNode }) 
     </div>
   );
 }
+
+/** "From" and "To" date inputs (YYYY-MM-DD), each bounded by the other. */
+export function DateRangeFields({
+  from,
+  to,
+  onChange,
+}: {
+  from: string | undefined;
+  to: string | undefined;
+  onChange: (field: "from" | "to", value: string) => void;
+}) {
+  return (
+    <>
+      <Field label="From">
+        {(id) => (
+          <input id={id} type="date" value={from ?? ""} max={to} onChange={(e) => onChange("from", e.target.value)} />
+        )}
+      </Field>
+      <Field label="To">
+        {(id) => (
+          <input id={id} type="date" value={to ?? ""} min={from} onChange={(e) => onChange("to", e.target.value)} />
+        )}
+      </Field>
+    </>
+  );
+}
