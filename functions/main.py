@@ -11,7 +11,7 @@ from firebase_functions.options import Timezone
 from google.cloud.firestore import DocumentSnapshot
 
 import credits.api
-from credits import days, jobs, reconcile, summaries
+from credits import days, job_sweep, jobs, reconcile, summaries
 from credits.config import EXPORT_LINK_SECRET, STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET
 
 options.set_global_options(region="us-central1", max_instances=20)
@@ -42,3 +42,9 @@ def daily_credits_summary(event: scheduler_fn.ScheduledEvent) -> None:
 def reconcile_ledger(event: scheduler_fn.ScheduledEvent) -> None:
     """Verify every user whose ledger changed the day before; record mismatches as anomalies."""
     reconcile.reconcile_day(days.previous_day(event.schedule_time))
+
+
+@scheduler_fn.on_schedule(schedule="*/5 * * * *", timezone=UTC, timeout_sec=300)
+def sweep_job_billing(event: scheduler_fn.ScheduledEvent) -> None:
+    """Bill the jobs whose trigger delivery was lost (their billing does not match their status)."""
+    job_sweep.sweep_job_billing()

@@ -11,8 +11,11 @@ each route's :class:`~credits.query_spec.QuerySpec` for every combination of its
 missing, an index that no shape needs is unused.
 
 A query needs a composite index when it combines an equality filter with the order on
-``createdAt`` (a single field's index is automatic). The index lists the equality fields (in
-any order), then ``createdAt`` descending; the document id tie-breaker follows implicitly.
+``createdAt``. A range and order on one field alone (the admin ledger without filters, the job
+billing sweeper's ``updatedAt`` window) is served by that field's automatic single-field index:
+it needs no entry, and any field override (which could drop that index) must be one of ours.
+A composite index lists the equality fields (in any order), then ``createdAt`` descending; the
+document id tie-breaker follows implicitly.
 A ``field == null`` filter (the Activity All view's ``jobId``) is an equality here too: the
 index serves it with the field ascending, like any other value.
 """
@@ -24,12 +27,13 @@ import itertools
 import json
 import sys
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import target
 
-from credits import activity, anomalies, queries, summaries
+from credits import activity, anomalies, job_sweep, queries, summaries
 from credits.ledger import CreditType, Direction, Source, balance_field
 from credits.query_spec import IndexShape
 
@@ -37,6 +41,18 @@ INDEXES = target.ROOT / "firestore.indexes.json"
 
 
 def required_shapes() -> set[IndexShape]:
+    """The query shapes that need a composite index (an equality filter and an order)."""
+    return {shape for shape in query_shapes() if shape.equality}
+
+
+def single_field_shapes() -> set[IndexShape]:
+    """The query shapes that Firestore's automatic single-field indexes serve (a range and
+    order on one field, no equality): they need no entry, and no field override may drop them."""
+    return {shape for shape in query_shapes() if not shape.equality}
+
+
+def query_shapes() -> set[IndexShape]:
+    """Every shape of query the code can issue."""
     shapes: set[IndexShape] = set()
     options: dict[str, list[object]] = {
         "type": [None, *CreditType],
@@ -58,7 +74,9 @@ def required_shapes() -> set[IndexShape]:
     shapes |= summaries.index_shapes()
     for kind in (None, *anomalies.Kind):
         shapes.add(anomalies.list_spec(kind, after=None, limit=1).shape())
-    return {shape for shape in shapes if shape.equality}
+    now = datetime.now(UTC)
+    shapes.add(job_sweep.candidates(now, now).shape())
+    return shapes
 
 
 FIELD_OVERRIDES: list[dict[str, Any]] = [
@@ -150,7 +168,9 @@ def main() -> int:
             print(f"MISSING {shape.collection}: equality {sorted(shape.equality)} then {list(shape.order)}")
     for index in unused:
         print(f"UNUSED  {json.dumps(index)}")
+    single = sorted(f"{shape.collection}.{shape.order[0][0]}" for shape in single_field_shapes())
     print(f"{len(required_shapes())} query shapes need a composite index: {len(missing)} missing, {len(unused)} unused")
+    print(f"{len(single)} query shapes use automatic single-field indexes: {', '.join(single)}")
     return 1 if missing or unused else 0
 
 

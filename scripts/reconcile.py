@@ -37,7 +37,8 @@ def main() -> int:
     with contextlib.redirect_stdout(sys.stderr):
         report = reconcile.reconcile_day(day, run="manual")
     for mismatch in report.mismatches:
-        print(f"MISMATCH {mismatch.uid} {mismatch.kind} entry={mismatch.entry_id}: {mismatch.message}")
+        job = f" job={mismatch.job_id}" if mismatch.job_id else ""
+        print(f"MISMATCH {mismatch.uid} {mismatch.kind} entry={mismatch.entry_id}{job}: {mismatch.message}")
     verdict = (
         "clean"
         if report.ok

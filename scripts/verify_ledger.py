@@ -37,7 +37,8 @@ def main() -> int:
 
     report = verify.verify_users(uids, progress)
     for mismatch in report.mismatches:
-        print(f"MISMATCH {mismatch.uid} {mismatch.kind} entry={mismatch.entry_id}: {mismatch.message}")
+        job = f" job={mismatch.job_id}" if mismatch.job_id else ""
+        print(f"MISMATCH {mismatch.uid} {mismatch.kind} entry={mismatch.entry_id}{job}: {mismatch.message}")
     verdict = "clean" if report.ok else f"{len(report.mismatches)} mismatches"
     print(f"{report.users} users, {report.entries} entries: {verdict}")
     return 0 if report.ok else 1

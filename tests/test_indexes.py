@@ -8,6 +8,8 @@ from pathlib import Path
 
 import check_indexes
 
+from credits.query_spec import IndexShape
+
 FILE = Path(__file__).resolve().parents[1] / "firestore.indexes.json"
 
 
@@ -53,3 +55,19 @@ def test_an_index_nothing_uses_is_caught():
 def test_checklist_index_uid_type_created_at_is_there():
     fields = [[f["fieldPath"] for f in i["fields"]] for i in check_indexes.load(FILE)["indexes"]]
     assert ["uid", "type", "createdAt"] in fields
+
+
+def test_the_job_sweeper_uses_the_automatic_index_on_updated_at():
+    shapes = check_indexes.single_field_shapes()
+    assert (
+        IndexShape(collection="generation_jobs", equality=frozenset(), order=(("updatedAt", "DESCENDING"),)) in shapes
+    )
+    assert not any(("updatedAt", "DESCENDING") in shape.order for shape in check_indexes.required_shapes())
+
+
+def test_an_override_that_could_drop_a_single_field_index_is_caught():
+    data = check_indexes.load(FILE)
+    override = {"collectionGroup": "generation_jobs", "fieldPath": "updatedAt", "indexes": []}
+    data["fieldOverrides"].append(override)
+    _, unused = check_indexes.check(data)
+    assert unused == [override]

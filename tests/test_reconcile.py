@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 from google.cloud.firestore_v1.base_query import FieldFilter
-from ledger_helpers import request
+from ledger_helpers import put_job, request
 
-from credits import anomalies, ledger, reconcile
+from credits import anomalies, jobs, ledger, reconcile
 from credits.firestore_client import db
 from credits.ledger import CreditType, Direction
 from credits.verify import Mismatch
@@ -126,3 +126,39 @@ def test_only_users_touched_that_day_are_checked():
     previous = reconcile.reconcile_day(DAY - timedelta(days=1))
     assert [(m.uid, m.kind, m.expected, m.found) for m in previous.mismatches] == [("c", "balance_mismatch", 9, 1)]
     assert [a["uid"] for a in reconciliation_anomalies()] == ["c"]
+
+
+@pytest.mark.tampers
+@pytest.mark.usefixtures("firestore")
+def test_jobs_that_do_not_net_out_are_listed_by_the_nightly_run():
+    """Tampering: each job's inconsistency is written directly, around the trigger and the sweeper."""
+    write_at(NOON - timedelta(days=3), uid="d", amount=100)
+    # A completed job that was never charged (its delivery lost, the sweeper not run): no
+    # entry of d's moves that day, the job's updatedAt is what brings d into the run.
+    put_job("unbilled", uid="d", status="completed", updatedAt=NOON)
+    # A failed job charged and not refunded.
+    put_job("unrefunded", uid="d", updatedAt=NOON)
+    jobs.bill_job("unrefunded")
+    jobs.job_ref("unrefunded").update({"status": "failed"})
+    # A job charged twice, under two keys.
+    put_job("twice", uid="d", updatedAt=NOON)
+    jobs.bill_job("twice")
+    ledger.write_ledger_entry(request(uid="d", direction=Direction.DEBIT, amount=10, job_id="twice"))
+    # In line: charged once, and failed with its refund.
+    put_job("fine", uid="d", updatedAt=NOON)
+    jobs.bill_job("fine")
+    jobs.job_ref("fine").update({"status": "failed"})
+    jobs.bill_job("fine")
+
+    report = reconcile.reconcile_day(DAY)
+
+    assert sorted((m.uid, m.job_id, m.kind, m.expected, m.found) for m in report.mismatches) == [
+        ("d", "twice", "job_double_debit", 1, 2),
+        ("d", "unbilled", "job_unbilled", 1, 0),
+        ("d", "unrefunded", "job_not_refunded", 1, 0),
+    ]
+    assert (report.users, report.jobs) == (1, 4)
+    recorded = sorted((a["jobId"], a["mismatchKind"]) for a in reconciliation_anomalies())
+    assert recorded == [("twice", "job_double_debit"), ("unbilled", "job_unbilled"), ("unrefunded", "job_not_refunded")]
+    assert reconcile.reconcile_day(DAY).mismatches == report.mismatches
+    assert len(reconciliation_anomalies()) == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -93,3 +94,41 @@ def test_tampered_entry_is_caught():
     _, mismatches = verify.verify_user("t")
     kinds = [(m.kind, m.entry_id) for m in mismatches]
     assert ("chain_break", second.id) in kinds
+
+
+def job_entry(seq: int, job_id: str, direction: Direction, source: Source) -> LedgerEntry:
+    delta = -10 if direction is Direction.DEBIT else 10
+    return replace(entry(seq, delta, 0), job_id=job_id, direction=direction, source=source)
+
+
+@pytest.mark.parametrize(
+    ("status", "billing_error", "entries", "kinds"),
+    [
+        ("completed", None, [Direction.DEBIT], []),
+        ("completed", None, [], ["job_unbilled"]),
+        ("completed", "insufficient_credits", [], []),
+        ("completed", None, [Direction.DEBIT, Direction.DEBIT], ["job_double_debit"]),
+        ("completed", None, [Direction.DEBIT, Direction.CREDIT], []),
+        ("failed", None, [], []),
+        ("failed", None, [Direction.DEBIT], ["job_not_refunded"]),
+        ("failed", None, [Direction.DEBIT, Direction.CREDIT], []),
+        ("failed", None, [Direction.DEBIT, Direction.CREDIT, Direction.CREDIT], ["job_double_refund"]),
+        ("failed", None, [Direction.CREDIT], ["refund_without_debit"]),
+        ("queued", None, [], []),
+        (None, None, [Direction.DEBIT, Direction.DEBIT], ["job_double_debit"]),
+    ],
+)
+def test_a_job_nets_out_or_its_fault_is_named(status, billing_error, entries, kinds):
+    job_entries = [
+        job_entry(n, "j", d, Source.TEXT2IMAGE if d is Direction.DEBIT else Source.REFUND)
+        for n, d in enumerate(entries, start=1)
+    ]
+    jobs = {} if status is None else {"j": {"status": status, "billingError": billing_error}}
+    mismatches = verify.check_jobs("u", job_entries, jobs)
+    assert [m.kind for m in mismatches] == kinds
+    assert all(m.job_id == "j" and m.uid == "u" and "job j" in m.message for m in mismatches)
+
+
+def test_entries_without_a_job_and_other_credits_are_not_job_faults():
+    entries = [entry(1, 10, 10), job_entry(2, "j", Direction.CREDIT, Source.ADMIN_ADJUSTMENT)]
+    assert verify.check_jobs("u", entries, {}) == []

@@ -34,6 +34,7 @@ class Kind(enum.StrEnum):
     RECONCILIATION_MISMATCH = "reconciliation_mismatch"
     PARTIAL_REVERSAL = "partial_reversal"
     JOB_COMPLETED_AFTER_REFUND = "job_completed_after_refund"
+    JOB_BILLING_REPAIRED = "job_billing_repaired"
 
 
 def record(kind: Kind, *, dedupe_key: str | None = None, uid: str | None = None, **fields: Any) -> str:

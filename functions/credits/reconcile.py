@@ -1,9 +1,11 @@
-"""Nightly reconciliation: prove the sum rule for everyone whose ledger moved yesterday.
+"""Nightly reconciliation: prove the sum rule, and that jobs net out, for everyone touched yesterday.
 
 :func:`reconcile_day` finds the users with an entry in one UTC day (the distinct ``uid`` of
-the day's entries, the same pass the daily summary makes) and runs the ledger verifier
-(:func:`credits.verify.verify_users`) on each of them: the whole ledger of a touched user, not
-just the day's entries, because a balance is only right if every entry before it is.
+the day's entries, the same pass the daily summary makes) or a generation job the pipeline
+changed that day (``updatedAt`` in the day: a job whose billing was lost has no entry to be
+found by), and runs the ledger verifier (:func:`credits.verify.verify_users`) on each of them:
+the whole ledger and every job of a touched user, not just the day's, because a balance is
+only right if every entry before it is.
 
 Each mismatch becomes an ``anomalies`` record of kind ``reconciliation_mismatch`` whose id is
 derived from the day, the user, the mismatch kind, the entry and the credit type, so a rerun
@@ -21,7 +23,7 @@ from __future__ import annotations
 import time
 from datetime import date
 
-from credits import anomalies, days, logs, summaries, verify
+from credits import anomalies, days, job_sweep, logs, summaries, verify
 
 
 def dedupe_key(day: date, mismatch: verify.Mismatch) -> str:
@@ -29,7 +31,21 @@ def dedupe_key(day: date, mismatch: verify.Mismatch) -> str:
     # The type is part of it: a user with no entries of either type has two balance
     # mismatches with no entry to tell them apart.
     parts = (days.day_id(day), mismatch.uid, mismatch.kind, mismatch.entry_id or "-", mismatch.type or "-")
-    return "reconcile:" + ":".join(parts)
+    job = (mismatch.job_id,) if mismatch.job_id else ()
+    return "reconcile:" + ":".join(parts + job)
+
+
+def job_owners_touched(day: date) -> tuple[set[str], int]:
+    """The owners of the jobs the pipeline changed in the day, and the documents read to find them."""
+    start, end = days.day_bounds(day)
+    uids: set[str] = set()
+    read = 0
+    for snap in job_sweep.candidates(start, end).build().stream():
+        read += 1
+        uid = (snap.to_dict() or {}).get("uid")
+        if isinstance(uid, str):
+            uids.add(uid)
+    return uids, read
 
 
 def reconcile_day(day: date, *, run: str = "scheduled") -> verify.Report:
@@ -39,6 +55,9 @@ def reconcile_day(day: date, *, run: str = "scheduled") -> verify.Report:
     """
     started = time.perf_counter()
     uids, documents = summaries.uids_touched(day)
+    job_uids, job_documents = job_owners_touched(day)
+    uids |= job_uids
+    documents += job_documents
     report = verify.verify_users(sorted(uids))
     day_id = days.day_id(day)
     for mismatch in report.mismatches:
@@ -49,6 +68,7 @@ def reconcile_day(day: date, *, run: str = "scheduled") -> verify.Report:
             "expected": mismatch.expected,
             "found": mismatch.found,
             "day": day_id,
+            **({"jobId": mismatch.job_id} if mismatch.job_id else {}),
         }
         anomalies.record(
             anomalies.Kind.RECONCILIATION_MISMATCH,
@@ -66,10 +86,11 @@ def reconcile_day(day: date, *, run: str = "scheduled") -> verify.Report:
         run=run,
         users=report.users,
         entries=report.entries,
+        jobs=report.jobs,
         mismatches=len(report.mismatches),
         usersWithMismatches=len({m.uid for m in report.mismatches}),
-        # The day's entries (to find the users), then each user's entries and balance.
-        documentsRead=documents + report.entries + report.users,
+        # The day's entries and jobs (to find the users), then each user's entries, jobs and balance.
+        documentsRead=documents + report.entries + report.jobs + report.users,
         seconds=round(time.perf_counter() - started, 3),
     )
     return report

@@ -6,7 +6,10 @@ For one user it reads every entry and the balance document and checks that
 * each entry's amount is a positive integer and its ``balance_after`` continues the previous
   entry of the same type (``previous + delta``),
 * each balance equals credits minus debits over the ledger, and the balance's ``seq``
-  equals the number of entries.
+  equals the number of entries,
+* every job nets out (promise 5): at most one debit and one refund per job, no refund
+  without a debit, a completed job charged once (unless the job carries a ``billingError``:
+  billing refused it and an anomaly said so), a failed job with a debit refunded.
 
 It is what an operator runs after an incident (``scripts/verify_ledger.py``); the nightly
 reconciliation runs the same check.
@@ -14,14 +17,17 @@ reconciliation runs the same check.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from google.cloud.firestore_v1.base_query import FieldFilter
 
-from credits import ledger
-from credits.ledger import CreditType, LedgerEntry
+from credits import jobs, ledger
+from credits.firestore_client import db
+from credits.jobs import Status
+from credits.ledger import CreditType, Direction, LedgerEntry, Source
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -31,7 +37,9 @@ class Mismatch:
     uid: str
     """The user whose ledger is off."""
     kind: str
-    """``seq_gap``, ``bad_amount``, ``chain_break``, ``balance_mismatch`` or ``seq_mismatch``."""
+    """``seq_gap``, ``bad_amount``, ``chain_break``, ``balance_mismatch``, ``seq_mismatch``, or
+    for a job that does not net out ``job_unbilled``, ``job_not_refunded``, ``job_double_debit``,
+    ``job_double_refund`` or ``refund_without_debit``."""
     message: str
     """What is wrong, in words."""
     entry_id: str | None = None
@@ -42,6 +50,8 @@ class Mismatch:
     """The value the ledger implies."""
     found: int | None = None
     """The value stored."""
+    job_id: str | None = None
+    """The generation job concerned, for the job kinds."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -52,6 +62,7 @@ class Mismatch:
             "type": self.type,
             "expected": self.expected,
             "found": self.found,
+            "jobId": self.job_id,
         }
 
 
@@ -61,6 +72,7 @@ class Report:
 
     users: int = 0
     entries: int = 0
+    jobs: int = 0
     mismatches: list[Mismatch] = field(default_factory=list)
 
     @property
@@ -121,19 +133,78 @@ def check(uid: str, entries: Iterable[LedgerEntry], balances: ledger.Balances) -
     return found
 
 
+def user_jobs(uid: str) -> dict[str, Mapping[str, Any]]:
+    """Every generation job of one user, by id, projected to what billing needs."""
+    query = (
+        db()
+        .collection(jobs.JOBS)
+        .where(filter=FieldFilter("uid", "==", uid))
+        .select(["status", "debitEntryId", "refundEntryId", "billingError"])
+    )
+    return {snap.id: snap.to_dict() or {} for snap in query.stream()}
+
+
+def check_jobs(uid: str, entries: Iterable[LedgerEntry], owned: Mapping[str, Mapping[str, Any]]) -> list[Mismatch]:
+    """The pure check of promise 5: the mismatches between one user's jobs and their entries."""
+    debits: dict[str, list[LedgerEntry]] = defaultdict(list)
+    refunds: dict[str, list[LedgerEntry]] = defaultdict(list)
+    for entry in entries:
+        if entry.job_id is None:
+            continue
+        if entry.direction is Direction.DEBIT:
+            debits[entry.job_id].append(entry)
+        elif entry.source is Source.REFUND:
+            refunds[entry.job_id].append(entry)
+    found: list[Mismatch] = []
+    for job_id in sorted(set(owned) | set(debits) | set(refunds)):
+        charged, refunded = debits[job_id], refunds[job_id]
+        first = next(iter(charged + refunded), None)
+        for kind, message, expected, count in _job_faults(owned.get(job_id, {}), len(charged), len(refunded)):
+            found.append(
+                Mismatch(
+                    uid=uid,
+                    kind=kind,
+                    message=f"job {job_id} {message}",
+                    job_id=job_id,
+                    entry_id=first.id if first else None,
+                    type=str(first.type) if first else None,
+                    expected=expected,
+                    found=count,
+                )
+            )
+    return found
+
+
+def _job_faults(job: Mapping[str, Any], debits: int, refunds: int) -> list[tuple[str, str, int, int]]:
+    """(kind, message, expected, found) for each way one job fails to net out."""
+    faults = []
+    if debits > 1:
+        faults.append(("job_double_debit", f"has {debits} debits", 1, debits))
+    if refunds > 1:
+        faults.append(("job_double_refund", f"has {refunds} refunds", 1, refunds))
+    if refunds and not debits:
+        faults.append(("refund_without_debit", "has a refund and no debit", 0, refunds))
+    if job.get("status") == Status.COMPLETED and not debits and not job.get("billingError"):
+        faults.append(("job_unbilled", "is completed and has no debit", 1, 0))
+    if job.get("status") == Status.FAILED and debits and not refunds:
+        faults.append(("job_not_refunded", "failed and its debit has no refund", 1, 0))
+    return faults
+
+
 def verify_user(uid: str) -> tuple[int, list[Mismatch]]:
     """Check one user against the database; returns (entries checked, mismatches)."""
-    entries = user_entries(uid)
-    return len(entries), check(uid, entries, ledger.read_balances(uid))
+    report = verify_users([uid])
+    return report.entries, report.mismatches
 
 
 def verify_users(uids: Iterable[str], progress: Callable[[int, Report], None] | None = None) -> Report:
     report = Report()
     for uid in uids:
-        entries, mismatches = verify_user(uid)
+        entries, owned = user_entries(uid), user_jobs(uid)
         report.users += 1
-        report.entries += entries
-        report.mismatches.extend(mismatches)
+        report.entries += len(entries)
+        report.jobs += len(owned)
+        report.mismatches += check(uid, entries, ledger.read_balances(uid)) + check_jobs(uid, entries, owned)
         if progress:
             progress(report.users, report)
     return report
