@@ -7,7 +7,8 @@ Nova, images and videos, a few failed and refunded), a plan refresh at the start
 a few days ago and an admin grant, more entries than the Credits usage table's first page,
 items under Today, Yesterday and earlier dates; demo-bob and demo-carol with less, each low
 on one balance; daily summaries of every past day; and an anomaly of each kind the product
-records in normal operation.
+records in normal operation (one of Carol's jobs lost its trigger deliveries, and the job
+billing sweeper charged it minutes later).
 
 **History** is written in-process by the flows' own functions, each inside
 ``ledger.entry_time(at)`` so that its entries carry the time they would have had
@@ -111,6 +112,8 @@ class Job:
     """``completed``, ``failed``, or ``failed_then_completed`` (a late success report)."""
     ends: datetime
     error: str = ""
+    deliveries_lost: bool = False
+    """No trigger delivery of this job arrives: the job billing sweeper bills it afterwards."""
 
 
 @dataclass(order=True)
@@ -322,6 +325,7 @@ class History:
                 created=created,
                 outcome="completed",
                 ends=created + timedelta(seconds=48),
+                deliveries_lost=n == 1,
             )
             self.job(job)
 
@@ -357,7 +361,7 @@ class History:
         return sorted(start + timedelta(seconds=rng.uniform(0, span)) for _ in range(count))
 
     def job(self, job: Job) -> None:
-        from credits import jobs
+        from credits import job_sweep, jobs
 
         ref = jobs.job_ref(job.id)
         document = {
@@ -377,7 +381,8 @@ class History:
 
         def queued(at: datetime) -> None:
             ref.set(document)  # the pipeline queues the job; the trigger would reserve its price now
-            bill(at, jobs.Action.CHARGED)
+            if not job.deliveries_lost:
+                bill(at, jobs.Action.CHARGED)
             ref.update({"status": "processing", "updatedAt": at + timedelta(seconds=2)})
 
         def finished(at: datetime) -> None:
@@ -385,7 +390,8 @@ class History:
                 ref.update(
                     {"status": "completed", "updatedAt": job.ends, "completedAt": job.ends, "outputs": outputs(job)}
                 )
-                bill(at, jobs.Action.NOTHING)
+                if not job.deliveries_lost:
+                    bill(at, jobs.Action.NOTHING)
             else:
                 ref.update({"status": "failed", "updatedAt": job.ends, "failedAt": job.ends, "error": job.error})
                 bill(at, jobs.Action.REFUNDED)
@@ -396,10 +402,20 @@ class History:
             ref.update({"status": "completed", "updatedAt": at, "completedAt": at, "outputs": outputs(job)})
             bill(at, jobs.Action.NOTHING)
 
+        def swept(at: datetime) -> None:
+            # The next run of the 5-minute schedule after the grace period finds the job
+            # completed and never charged, charges it, and records job_billing_repaired.
+            with ledger_time(at):
+                report = job_sweep.sweep_job_billing(at)
+            if [repair.job_id for repair in report.repairs] != [job.id]:
+                raise RuntimeError(f"the sweep at {at} repaired {report.repairs}, expected only {job.id}")
+
         self.add(job.created + timedelta(seconds=3), f"{job.id} queued", queued)
         self.add(job.ends + timedelta(seconds=1), f"{job.id} {job.outcome}", finished)
         if job.outcome == "failed_then_completed":
             self.add(job.ends + timedelta(minutes=11), f"{job.id} reported completed", reported_completed)
+        if job.deliveries_lost:
+            self.add(job.ends + job_sweep.GRACE + timedelta(minutes=2), f"{job.id} swept", swept)
 
     def plan_refresh(self, user: DemoUser, at: datetime, *, plan: str, n: int) -> None:
         from credits import stripe_events as se

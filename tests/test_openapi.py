@@ -9,6 +9,7 @@ import pytest
 from jsonschema.exceptions import ValidationError
 from openapi_check import assert_conforms, document
 
+from credits import anomalies
 from credits.api import app, openapi_document
 from credits.ledger import CreditType, Direction, Source
 
@@ -64,3 +65,9 @@ def test_the_contract_names_every_value_of_the_code(enum):
     if enum is CreditType:
         balances = document()["components"]["schemas"]["Balances"]["required"]
         assert balances == [*map(str, CreditType), "updatedAt"]
+
+
+def test_the_anomaly_kinds_of_the_contract_are_the_codes():
+    parameters = document()["paths"]["/api/admin/credits/anomalies"]["get"]["parameters"]
+    (kind,) = (p for p in parameters if p.get("name") == "kind")
+    assert kind["schema"]["enum"] == [str(value) for value in anomalies.Kind]

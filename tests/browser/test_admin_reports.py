@@ -14,6 +14,7 @@ LABELS = {
     "unattributable_webhook": "Unattributable webhook",
     "partial_reversal": "Partial reversal",
     "job_completed_after_refund": "Job completed after refund",
+    "job_billing_repaired": "Job billing repaired",
     "reconciliation_mismatch": "Reconciliation mismatch",
 }
 

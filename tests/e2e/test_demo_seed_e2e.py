@@ -24,6 +24,7 @@ SEEDED_ANOMALIES = {
     "unattributable_webhook",
     "partial_reversal",
     "job_completed_after_refund",
+    "job_billing_repaired",
 }
 """Every kind but reconciliation_mismatch, which only a broken ledger produces."""
 

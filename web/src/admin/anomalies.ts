@@ -8,7 +8,16 @@ export const ANOMALY_KINDS: Record<string, string> = {
   unattributable_webhook: "Unattributable webhook",
   partial_reversal: "Partial reversal",
   job_completed_after_refund: "Job completed after refund",
+  job_billing_repaired: "Job billing repaired",
   reconciliation_mismatch: "Reconciliation mismatch",
+};
+
+/** What the job billing sweeper wrote, by the billing action it reports. */
+const REPAIR_ACTIONS: Record<string, string> = {
+  charged: "the debit",
+  refunded: "the refund",
+  rejected: "the insufficient-credits outcome (job failed, nothing charged)",
+  invalid: "the invalid-job outcome (nothing charged)",
 };
 
 export function anomalyLabel(kind: string): string {
@@ -71,9 +80,20 @@ export function anomalyFacts(a: Anomaly): AnomalyFact[] {
         ["Refund entry", str(a.refundEntryId), true],
       );
       break;
+    case "job_billing_repaired":
+      facts.push(
+        ["Job", str(a.jobId), true],
+        ["Status", str(a.status)],
+        ["Missing", str(a.missing)],
+        ["Written", REPAIR_ACTIONS[String(a.action)] ?? str(a.action)],
+        ["Amount", num(a.amount) && `${num(a.amount)}${credits}`],
+        ["Entry", str(a.entryId), true],
+      );
+      break;
     case "reconciliation_mismatch":
       facts.push(
         ["Mismatch", str(a.mismatchKind)],
+        ["Job", str(a.jobId), true],
         ["Entry", str(a.entryId), true],
         ["Expected", num(a.expected)],
         ["Found", num(a.found)],

@@ -72,6 +72,28 @@ describe("anomalies", () => {
       shortfall: 60,
     } as Anomaly;
     expect(anomalyFacts(p).map((f) => f.term)).toEqual(["To take back", "Taken", "Shortfall"]);
+    const r = {
+      id: "r",
+      kind: "job_billing_repaired",
+      uid: "u",
+      createdAt: null,
+      jobId: "j2",
+      status: "completed",
+      missing: "debit",
+      action: "charged",
+      entryId: "e9",
+      amount: 8,
+      type: "image",
+    } as Anomaly;
+    expect(anomalyLabel(r.kind)).toBe("Job billing repaired");
+    expect(anomalyFacts(r)).toEqual([
+      { term: "Job", value: "j2", id: true },
+      { term: "Status", value: "completed" },
+      { term: "Missing", value: "debit" },
+      { term: "Written", value: "the debit" },
+      { term: "Amount", value: "8 image credits" },
+      { term: "Entry", value: "e9", id: true },
+    ]);
   });
 });
 
