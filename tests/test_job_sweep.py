@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from google.cloud.firestore_v1.base_query import FieldFilter
 from ledger_helpers import put_job, request, stored_entries
 
 from credits import anomalies, job_sweep, jobs, ledger
@@ -43,9 +44,8 @@ def kinds_of(job_id: str) -> list[tuple[str, str]]:
 
 
 def debit_id(job_id: str) -> str:
-    (debit,) = (
-        e for e in ledger.ledger_collection().where("jobId", "==", job_id).stream() if e.get("direction") == "debit"
-    )
+    entries = ledger.ledger_collection().where(filter=FieldFilter("jobId", "==", job_id)).stream()
+    (debit,) = (entry for entry in entries if entry.get("direction") == "debit")
     return str(debit.id)
 
 
