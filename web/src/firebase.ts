@@ -93,9 +93,9 @@ function remember(value: Remembered | null): void {
 
 const start = remembered();
 
-/** True when this page load started from a remembered session (see the module's docstring). */
-export function startedSignedIn(): boolean {
-  return start !== null;
+/** The remembered session this page load started from (see the module's docstring), or null. */
+export function startedAs(): { admin: boolean } | null {
+  return start && { admin: start.admin };
 }
 let session: Session = start
   ? { status: "signedIn", uid: start.uid, email: start.email, admin: start.admin }
