@@ -132,22 +132,25 @@ def sweep_job_billing(
     swept = _swept_through()
     start = since or (now - window if swept is None else max(now - window, swept - OVERLAP))
     report = SweepReport(start=start, end=end)
+    # Read the window first, then repair: a stream held open across slow repairs could time out.
+    out_of_line: list[tuple[str, dict[str, Any], Missing]] = []
     for snap in candidates(start, end).build().stream():
         report.jobs += 1
         job = snap.to_dict() or {}
         missing = missing_billing(job)
-        if missing is None:
-            continue
-        report.out_of_line += 1
+        if missing is not None:
+            out_of_line.append((snap.id, job, missing))
+    report.out_of_line = len(out_of_line)
+    for job_id, job, missing in out_of_line:
         try:
-            billing = jobs.bill_job(snap.id)
+            billing = jobs.bill_job(job_id)
         except Exception as exc:  # one job's failure must not stop the others
             report.failures += 1
-            logs.error("job billing repair failed", event="job_billing_repair_failed", jobId=snap.id, error=repr(exc))
+            logs.error("job billing repair failed", event="job_billing_repair_failed", jobId=job_id, error=repr(exc))
             continue
         if billing.action is Action.NOTHING or billing.replayed:
             continue  # the trigger got there first
-        repair = Repair(job_id=snap.id, job=job, missing=missing, billing=billing)
+        repair = Repair(job_id=job_id, job=job, missing=missing, billing=billing)
         report.repairs.append(repair)
         _record(repair, run)
     if not report.failures:
