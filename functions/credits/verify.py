@@ -134,12 +134,12 @@ def check(uid: str, entries: Iterable[LedgerEntry], balances: ledger.Balances) -
 
 
 def user_jobs(uid: str) -> dict[str, Mapping[str, Any]]:
-    """Every generation job of one user, by id, projected to what billing needs."""
+    """Every generation job of one user, by id, projected to what the job checks read."""
     query = (
         db()
         .collection(jobs.JOBS)
         .where(filter=FieldFilter("uid", "==", uid))
-        .select(["status", "debitEntryId", "refundEntryId", "billingError"])
+        .select(["status", "billingError"])
     )
     return {snap.id: snap.to_dict() or {} for snap in query.stream()}
 

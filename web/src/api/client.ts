@@ -35,7 +35,6 @@ export type Pack = Packs["packs"][number];
 export type Checkout = PostResponse<"/api/credits/checkout">;
 export type TestCheckout = PostResponse<"/api/credits/test-checkout">;
 export type ExportLink = PostResponse<"/api/credits/export-link">;
-export type LedgerFilterBody = PostBody<"/api/credits/export-link">;
 export type AdminLedgerPage = GetResponse<"/api/admin/credits/ledger">;
 export type AdminQuery = AdminLedgerPage["query"];
 export type LowBalanceUsers = GetResponse<"/api/admin/credits/users">;
