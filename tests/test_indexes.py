@@ -71,3 +71,12 @@ def test_an_override_that_could_drop_a_single_field_index_is_caught():
     data["fieldOverrides"].append(override)
     _, unused = check_indexes.check(data)
     assert unused == [override]
+
+
+def test_the_file_declares_the_sweepers_index_on_updated_at():
+    (override,) = (
+        o
+        for o in check_indexes.load(FILE)["fieldOverrides"]
+        if (o["collectionGroup"], o["fieldPath"]) == ("generation_jobs", "updatedAt")
+    )
+    assert {"order": "DESCENDING", "queryScope": "COLLECTION"} in override["indexes"]
