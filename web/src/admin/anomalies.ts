@@ -12,12 +12,12 @@ export const ANOMALY_KINDS: Record<string, string> = {
   reconciliation_mismatch: "Reconciliation mismatch",
 };
 
-/** What the job billing sweeper wrote, by the billing action it reports. */
+/** What the job billing sweeper did, by the billing action it reports. */
 const REPAIR_ACTIONS: Record<string, string> = {
-  charged: "the debit",
-  refunded: "the refund",
-  rejected: "the insufficient-credits outcome (job failed, nothing charged)",
-  invalid: "the invalid-job outcome (nothing charged)",
+  charged: "Charged the missing debit",
+  refunded: "Refunded the failed job",
+  rejected: "Too few credits: job failed, nothing charged",
+  invalid: "Job cannot be priced: nothing charged",
 };
 
 export function anomalyLabel(kind: string): string {
@@ -84,8 +84,7 @@ export function anomalyFacts(a: Anomaly): AnomalyFact[] {
       facts.push(
         ["Job", str(a.jobId), true],
         ["Status", str(a.status)],
-        ["Missing", str(a.missing)],
-        ["Written", REPAIR_ACTIONS[String(a.action)] ?? str(a.action)],
+        ["Repair", REPAIR_ACTIONS[String(a.action)] ?? str(a.action)],
         ["Amount", num(a.amount) && `${num(a.amount)}${credits}`],
         ["Entry", str(a.entryId), true],
       );

@@ -89,8 +89,7 @@ describe("anomalies", () => {
     expect(anomalyFacts(r)).toEqual([
       { term: "Job", value: "j2", id: true },
       { term: "Status", value: "completed" },
-      { term: "Missing", value: "debit" },
-      { term: "Written", value: "the debit" },
+      { term: "Repair", value: "Charged the missing debit" },
       { term: "Amount", value: "8 image credits" },
       { term: "Entry", value: "e9", id: true },
     ]);
