@@ -135,12 +135,7 @@ def check(uid: str, entries: Iterable[LedgerEntry], balances: ledger.Balances) -
 
 def user_jobs(uid: str) -> dict[str, Mapping[str, Any]]:
     """Every generation job of one user, by id, projected to what the job checks read."""
-    query = (
-        db()
-        .collection(jobs.JOBS)
-        .where(filter=FieldFilter("uid", "==", uid))
-        .select(["status", "billingError"])
-    )
+    query = db().collection(jobs.JOBS).where(filter=FieldFilter("uid", "==", uid)).select(["status", "billingError"])
     return {snap.id: snap.to_dict() or {} for snap in query.stream()}
 
 
