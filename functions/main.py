@@ -11,7 +11,7 @@ from firebase_functions.options import Timezone
 from google.cloud.firestore import DocumentSnapshot
 
 import credits.api
-from credits import days, job_sweep, jobs, reconcile, summaries
+from credits import days, expiry, job_sweep, jobs, reconcile, summaries
 from credits.config import EXPORT_LINK_SECRET, STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET
 
 options.set_global_options(region="us-central1", max_instances=20)
@@ -48,3 +48,9 @@ def reconcile_ledger(event: scheduler_fn.ScheduledEvent) -> None:
 def sweep_job_billing(event: scheduler_fn.ScheduledEvent) -> None:
     """Bill the jobs whose trigger delivery was lost (their billing does not match their status)."""
     job_sweep.sweep_job_billing()
+
+
+@scheduler_fn.on_schedule(schedule="*/15 * * * *", timezone=UTC, timeout_sec=540)
+def expire_credits(event: scheduler_fn.ScheduledEvent) -> None:
+    """Write the expiration entry of every credit block that expired with credits left."""
+    expiry.expire_credits(event.schedule_time)

@@ -34,7 +34,7 @@ from typing import Any
 import target
 
 from credits import activity, anomalies, job_sweep, queries, summaries
-from credits.ledger import CreditType, Direction, Source, balance_field
+from credits.ledger import BLOCKS, NEXT_EXPIRY, CreditType, Direction, Source, balance_field
 from credits.query_spec import IndexShape
 
 INDEXES = target.ROOT / "firestore.indexes.json"
@@ -109,6 +109,24 @@ FIELD_OVERRIDES.append(
 """The job billing sweeper's window (``job_sweep.candidates``) is a range and order on
 ``updatedAt`` alone: Firestore's automatic single-field index serves it, declared here all the
 same so that the file says which index the sweeper needs and no exemption drops it."""
+
+
+FIELD_OVERRIDES += [
+    {
+        "collectionGroup": "balances",
+        "fieldPath": NEXT_EXPIRY,
+        "indexes": [
+            {"order": "ASCENDING", "queryScope": "COLLECTION"},
+            {"order": "DESCENDING", "queryScope": "COLLECTION"},
+            {"order": "ASCENDING", "queryScope": "COLLECTION_GROUP"},
+        ],
+    },
+    {"collectionGroup": "balances", "fieldPath": BLOCKS, "indexes": []},
+]
+"""The expiry schedule (``expiry.expire_credits``) asks every ``balances`` subcollection for
+``nextExpiry <= now``: a collection-group index on that field. The open blocks map is never
+queried, so it is exempt from indexing: each block's fields would otherwise add index entries
+to every ledger write."""
 
 
 def _index_key(index: Mapping[str, Any]) -> tuple[str, frozenset[str], tuple[tuple[str, str], ...]] | None:

@@ -31,6 +31,7 @@ def test_the_module_builds_exactly_the_keys_of_the_docs_table():
         "subscription grant": keys.subscription_grant("<invoiceId>"),
         "purchase refund clawback": keys.purchase_reversal("<chargeId>", "<amountRefunded>"),  # type: ignore[arg-type]
         "admin adjustment": keys.admin_adjustment("<adminUid>", "<client key>"),
+        "expiry of a credit block's remainder": keys.expiration("<blockId>"),
     }
     assert documented_keys() == built
 

@@ -64,7 +64,9 @@ def test_the_contract_names_every_value_of_the_code(enum):
     assert document()["components"]["schemas"][enum.__name__]["enum"] == [str(value) for value in enum]
     if enum is CreditType:
         balances = document()["components"]["schemas"]["Balances"]["required"]
-        assert balances == [*map(str, CreditType), "updatedAt"]
+        assert balances == [*map(str, CreditType), "updatedAt", "expiring"]
+        expiring = document()["components"]["schemas"]["Balances"]["properties"]["expiring"]["required"]
+        assert expiring == [*map(str, CreditType)]
 
 
 def test_the_anomaly_kinds_of_the_contract_are_the_codes():

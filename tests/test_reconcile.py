@@ -86,10 +86,12 @@ def test_tampered_balance_is_reported_and_recorded_once(capsys: pytest.CaptureFi
 
     report = reconcile.reconcile_day(DAY)
 
+    # The balance no longer matches the entries, nor the remainders of its blocks.
     assert [(m.uid, m.kind, m.type, m.entry_id, m.expected, m.found) for m in report.mismatches] == [
-        ("a", "balance_mismatch", "image", entries["a"].id, 42, 999)
+        ("a", "balance_mismatch", "image", entries["a"].id, 42, 999),
+        ("a", "blocks_sum_mismatch", "image", None, 999, 42),
     ]
-    [anomaly] = reconciliation_anomalies()
+    anomaly = next(a for a in reconciliation_anomalies() if a["mismatchKind"] == "balance_mismatch")
     assert {k: anomaly[k] for k in ("kind", "uid", "mismatchKind", "entryId", "type", "expected", "found", "day")} == {
         "kind": "reconciliation_mismatch",
         "uid": "a",
@@ -104,14 +106,15 @@ def test_tampered_balance_is_reported_and_recorded_once(capsys: pytest.CaptureFi
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [(x["event"], x["severity"]) for x in lines] == [
         ("reconciliation_mismatch", "WARNING"),
+        ("reconciliation_mismatch", "WARNING"),
         ("reconciliation_finished", "WARNING"),
     ]
-    assert (lines[0]["uid"], lines[0]["mismatchKind"], lines[1]["mismatches"]) == ("a", "balance_mismatch", 1)
+    assert (lines[0]["uid"], lines[0]["mismatchKind"], lines[2]["mismatches"]) == ("a", "balance_mismatch", 2)
 
     # A rerun (a retried schedule, an operator by hand) reports again but records nothing new.
     again = reconcile.reconcile_day(DAY, run="manual")
-    assert [(m.uid, m.kind) for m in again.mismatches] == [("a", "balance_mismatch")]
-    assert len(reconciliation_anomalies()) == 1
+    assert [(m.uid, m.kind) for m in again.mismatches] == [("a", "balance_mismatch"), ("a", "blocks_sum_mismatch")]
+    assert len(reconciliation_anomalies()) == 2
 
 
 @pytest.mark.tampers
@@ -124,8 +127,11 @@ def test_only_users_touched_that_day_are_checked():
     assert reconciliation_anomalies() == []
 
     previous = reconcile.reconcile_day(DAY - timedelta(days=1))
-    assert [(m.uid, m.kind, m.expected, m.found) for m in previous.mismatches] == [("c", "balance_mismatch", 9, 1)]
-    assert [a["uid"] for a in reconciliation_anomalies()] == ["c"]
+    assert [(m.uid, m.kind, m.expected, m.found) for m in previous.mismatches] == [
+        ("c", "balance_mismatch", 9, 1),
+        ("c", "blocks_sum_mismatch", 1, 9),
+    ]
+    assert [a["uid"] for a in reconciliation_anomalies()] == ["c", "c"]
 
 
 @pytest.mark.tampers

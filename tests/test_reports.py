@@ -37,6 +37,7 @@ def test_low_balance_users_come_lowest_first_in_typed_pages(monkeypatch):
         "video": 0,
         "updatedAt": None,
         "lastActivity": None,
+        "expiring": {"image": None, "video": None},
     }
     assert shown["users"][0]["lastActivity"] == shown["users"][0]["updatedAt"]
 

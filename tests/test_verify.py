@@ -80,7 +80,8 @@ def test_tampered_balance_is_caught_with_the_entry():
     report = verify.verify_users(sorted(ledger.uids_with_balances()))
     assert report.users == 2 and report.entries == 3
     assert [(m.uid, m.kind, m.entry_id, m.expected, m.found) for m in report.mismatches] == [
-        ("t", "balance_mismatch", last.id, 15, 1000)
+        ("t", "balance_mismatch", last.id, 15, 1000),
+        ("t", "blocks_sum_mismatch", None, 1000, 15),
     ]
 
 

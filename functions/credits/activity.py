@@ -117,6 +117,7 @@ _ENTRY_ITEM_TYPES = {
     Source.SUBSCRIPTION_GRANT: ("credits_refreshed", "refresh"),
     Source.ADMIN_ADJUSTMENT: ("credits_adjusted", "adjust"),
     Source.PURCHASE_REVERSAL: ("credits_reversed", "reversal"),
+    Source.EXPIRATION: ("credits_expired", "expiration"),
 }
 
 

@@ -156,6 +156,7 @@ def _refund(job_id: str, job: Mapping[str, Any]) -> Billing:
             reason=f"Refund for failed job: {describe(job)}",
             job_id=job_id,
             meta={"debitEntryId": debit.id, "jobSource": debit.source.value, **_influencer(job)},
+            gives_back=debit.paid_by,
         ),
         also=lambda entry_id: [(ref, {"refundEntryId": entry_id})],
     )

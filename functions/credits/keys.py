@@ -46,6 +46,12 @@ def purchase_reversal(charge_id: str, amount_refunded: int) -> str:
     return f"{Direction.DEBIT}:{Source.PURCHASE_REVERSAL}:{charge_id}:{amount_refunded}"
 
 
+def expiration(block_id: str) -> str:
+    """The expiry of what remains of a credit block: ``debit:expiration:<blockId>`` (a block's id
+    is the id of the entry that opened it, so it names one block of one user)."""
+    return f"{Direction.DEBIT}:{Source.EXPIRATION}:{block_id}"
+
+
 def admin_adjustment(admin_uid: str, client_key: str) -> str:
     """An admin's adjustment, under the key the admin's client sent: ``admin:<adminUid>:<client key>``."""
     return f"admin:{admin_uid}:{client_key}"

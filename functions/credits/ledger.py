@@ -63,14 +63,16 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore import DocumentReference, DocumentSnapshot, FieldFilter
+from google.cloud.firestore_v1.field_path import FieldPath
 from google.cloud.firestore_v1.types import WriteResult
 
-from credits import anomalies, logs
+from credits import anomalies, blocks, logs
+from credits.blocks import Block, Part
 from credits.errors import IdempotencyConflict, InsufficientCredits, InvalidArgument, LedgerBusy
 from credits.firestore_client import db
 
@@ -79,6 +81,11 @@ IDEMPOTENCY = "idempotency"
 USERS = "users"
 AMOUNTS = "amounts"
 """The balance document's map from credit type to amount."""
+BLOCKS = "blocks"
+"""The balance document's map from block id to open block (:mod:`credits.blocks`)."""
+BLOCKS_SINCE = "blocksSince"
+NEXT_EXPIRY = "nextExpiry"
+"""The soonest ``expiresAt`` of the open blocks (null when none expires): what the expiry schedule queries."""
 
 MAX_AMOUNT = 10_000_000
 """Largest amount of one entry: far above any pack or job, small enough to catch a unit mistake."""
@@ -117,6 +124,7 @@ class Source(enum.StrEnum):
     REFUND = "refund"
     ADMIN_ADJUSTMENT = "admin_adjustment"
     PURCHASE_REVERSAL = "purchase_reversal"
+    EXPIRATION = "expiration"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -143,6 +151,7 @@ SOURCE_RULES: Mapping[Source, SourceRule] = {
     Source.REFUND: SourceRule(directions=_CREDIT, types=_ANY_TYPE),
     Source.ADMIN_ADJUSTMENT: SourceRule(directions=frozenset(Direction), types=_ANY_TYPE),
     Source.PURCHASE_REVERSAL: SourceRule(directions=_DEBIT, types=_ANY_TYPE),
+    Source.EXPIRATION: SourceRule(directions=_DEBIT, types=_ANY_TYPE),
 }
 
 _ID_ALPHABET = string.ascii_letters + string.digits
@@ -183,6 +192,13 @@ class LedgerRequest:
     """For a clawback debit: take what the balance holds, up to ``amount``, instead of refusing.
 
     The entry then records ``meta.requestedAmount``; an empty balance is still refused."""
+    expires_at: datetime | None = None
+    """For a credit: when the block it opens expires; None for credits that never do."""
+    gives_back: tuple[Part, ...] = ()
+    """For a job's refund: the debit's "paid by" parts, returned to their blocks (the refund rule
+    of :mod:`credits.blocks`) instead of opening a new block. They must add up to ``amount``."""
+    block: str | None = None
+    """For an ``expiration`` debit: the expired block whose remainder it takes (at most ``amount``)."""
 
     def fingerprint(self) -> str:
         """A hash of :meth:`decisive`: the same key with another fingerprint is a conflict."""
@@ -202,6 +218,9 @@ class LedgerRequest:
             "invoiceId": self.invoice_id,
             "createdBy": self.created_by,
             "capAtBalance": self.cap_at_balance,
+            # Only when set, so that the fingerprints of keys used before blocks existed still match.
+            **({"expiresAt": self.expires_at.isoformat()} if self.expires_at else {}),
+            **({"block": self.block} if self.block else {}),
         }
 
 
@@ -225,6 +244,12 @@ class LedgerEntry:
     created_at: datetime
     created_by: str
     idempotency_key: str
+    expires_at: datetime | None = None
+    """A credit's block expiry (None: never)."""
+    paid_by: tuple[Part, ...] = ()
+    """A debit's parts: which blocks paid how much (an expiration's one part is its block)."""
+    returned_to: tuple[Part, ...] = ()
+    """A job refund's parts: which blocks it gave how much back to."""
 
     @property
     def delta(self) -> int:
@@ -253,6 +278,9 @@ class LedgerEntry:
             created_at=d["createdAt"],
             created_by=d["createdBy"],
             idempotency_key=d["idempotencyKey"],
+            expires_at=d.get("expiresAt"),
+            paid_by=tuple(Part.from_document(p) for p in d.get("paidBy") or ()),
+            returned_to=tuple(Part.from_document(p) for p in d.get("returnedTo") or ()),
         )
 
     def log_fields(self) -> dict[str, Any]:
@@ -288,7 +316,18 @@ class LedgerEntry:
             "createdAt": self.created_at.isoformat(),
             "createdBy": self.created_by,
             "idempotencyKey": self.idempotency_key,
+            "expiresAt": _iso(self.expires_at),
+            "paidBy": [_part_api(p) for p in self.paid_by],
+            "returnedTo": [_part_api(p) for p in self.returned_to],
         }
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at else None
+
+
+def _part_api(part: Part) -> dict[str, Any]:
+    return {"block": part.block, "amount": part.amount, "expiresAt": _iso(part.expires_at)}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -305,10 +344,17 @@ class LedgerWrite:
 
 @dataclass(frozen=True, kw_only=True)
 class Balances:
-    """A user's balance document: an amount per credit type, the entry count, the last change."""
+    """A user's balance document: an amount per credit type, the open blocks, the entry count."""
 
     amounts: Mapping[CreditType, int] = field(default_factory=dict)
     """Credits per type; a type the document does not hold yet counts as 0."""
+    blocks: Mapping[str, Block] = field(default_factory=dict)
+    """The open blocks by id (:mod:`credits.blocks`): their remainders of a type sum to its amount."""
+    blocks_since: int = 0
+    """The user's entry count when blocks began: 0, or the ``seq`` of a balance turned into
+    ``opening-<type>`` blocks by the migration (docs/ledger.md, "Existing data")."""
+    unmigrated: bool = False
+    """The document predates blocks: :attr:`blocks` are its amounts as opening blocks, not yet stored."""
     seq: int = 0
     """How many entries the user has."""
     updated_at: datetime | None = None
@@ -319,14 +365,22 @@ class Balances:
     def of(self, credit_type: CreditType) -> int:
         return self.amounts.get(credit_type, 0)
 
-    def to_api(self) -> dict[str, Any]:
-        """One integer per credit type, and ``updatedAt``."""
+    def to_api(self, now: datetime | None = None) -> dict[str, Any]:
+        """One integer per credit type, ``updatedAt``, and per type the credits that expire next."""
+        now = now or datetime.now(UTC)
+        expiring = {}
+        for credit_type in CreditType:
+            soonest = blocks.expiring_next(self.blocks, str(credit_type), now)
+            expiring[str(credit_type)] = soonest and {"amount": soonest[0], "expiresAt": soonest[1].isoformat()}
         return {
             **{str(credit_type): self.of(credit_type) for credit_type in CreditType},
             "updatedAt": self.updated_at.isoformat() if self.updated_at else None,
+            "expiring": expiring,
         }
 
-    def changed(self, credit_type: CreditType, amount: int, *, at: datetime) -> Balances:
+    def changed(
+        self, credit_type: CreditType, amount: int, open_blocks: Mapping[str, Block], *, at: datetime
+    ) -> Balances:
         """The balances after one more entry: ``credit_type`` at ``amount``, every type present.
 
         A type the document lacks is filled in with 0, so that every user is listed in the
@@ -334,24 +388,44 @@ class Balances:
         update time is not known until the commit.
         """
         amounts = {**dict.fromkeys(CreditType, 0), **self.amounts, credit_type: amount}
-        return Balances(amounts=amounts, seq=self.seq + 1, updated_at=at)
+        return Balances(
+            amounts=amounts, blocks=open_blocks, blocks_since=self.blocks_since, seq=self.seq + 1, updated_at=at
+        )
 
     def document(self) -> dict[str, Any]:
         """The whole balance document, as a user's first entry creates it."""
         stored = {str(credit_type): amount for credit_type, amount in self.amounts.items()}
-        return {AMOUNTS: stored, "seq": self.seq, "updatedAt": self.updated_at}
+        return {AMOUNTS: stored, **self.blocks_document(), "seq": self.seq, "updatedAt": self.updated_at}
 
     def updates_from(self, before: Balances) -> dict[str, Any]:
         """The fields to update on the document that held ``before``: by field path, only the
-        amounts that changed or that it lacked, so that an amount of a type this code does not
-        know (one added by a newer deployment, while old and new instances both run) is never
-        dropped."""
-        changed = {
+        amounts and blocks that changed or that it lacked, so that an amount of a type this code
+        does not know (one added by a newer deployment, while old and new instances both run)
+        is never dropped. A document from before blocks gets them all at once."""
+        changed: dict[str, Any] = {
             balance_field(credit_type): amount
             for credit_type, amount in self.amounts.items()
             if before.amounts.get(credit_type) != amount or credit_type not in before.amounts
         }
+        if before.unmigrated:
+            changed |= self.blocks_document()
+        else:
+            for block_id in before.blocks.keys() - self.blocks.keys():
+                changed[_block_field(block_id)] = firestore.DELETE_FIELD
+            for block_id, block in self.blocks.items():
+                if before.blocks.get(block_id) != block:
+                    changed[_block_field(block_id)] = block.document()
+            if blocks.next_expiry(before.blocks) != (soonest := blocks.next_expiry(self.blocks)):
+                changed[NEXT_EXPIRY] = soonest
         return {**changed, "seq": self.seq, "updatedAt": self.updated_at}
+
+    def blocks_document(self) -> dict[str, Any]:
+        """The block fields of the document: the open blocks, ``blocksSince`` and ``nextExpiry``."""
+        return {
+            BLOCKS: {block_id: block.document() for block_id, block in self.blocks.items()},
+            BLOCKS_SINCE: self.blocks_since,
+            NEXT_EXPIRY: blocks.next_expiry(self.blocks),
+        }
 
     @classmethod
     def from_snapshot(cls, snap: DocumentSnapshot[Any]) -> Balances:
@@ -359,12 +433,65 @@ class Balances:
             return cls()
         d = snap.to_dict() or {}
         stored = d.get(AMOUNTS) or {}
+        amounts = {t: int(stored[str(t)]) for t in CreditType if str(t) in stored}
+        seq = int(d.get("seq", 0))
+        unmigrated = BLOCKS not in d
         return cls(
-            amounts={t: int(stored[str(t)]) for t in CreditType if str(t) in stored},
-            seq=int(d.get("seq", 0)),
+            amounts=amounts,
+            blocks=opening_blocks(amounts, at=d.get("updatedAt"))
+            if unmigrated
+            else {block_id: Block.from_document(block_id, b) for block_id, b in d[BLOCKS].items()},
+            blocks_since=seq if unmigrated else int(d.get(BLOCKS_SINCE, 0)),
+            unmigrated=unmigrated,
+            seq=seq,
             updated_at=d.get("updatedAt"),
             version=snap.update_time,
         )
+
+
+def opening_blocks(amounts: Mapping[CreditType, int], *, at: datetime | None) -> dict[str, Block]:
+    """A balance from before blocks, as blocks: one ``opening-<type>`` block per type that holds
+    credits, never expiring (docs/ledger.md, "Existing data")."""
+    opened = at or datetime(2000, 1, 1, tzinfo=UTC)
+    return {
+        f"opening-{credit_type}": Block(
+            id=f"opening-{credit_type}",
+            type=str(credit_type),
+            amount=amount,
+            remaining=amount,
+            expires_at=None,
+            created_at=opened,
+        )
+        for credit_type, amount in amounts.items()
+        if amount > 0
+    }
+
+
+def migrate_to_blocks(uid: str) -> bool:
+    """Store a balance from before blocks as its opening blocks; False when it has blocks already.
+
+    Idempotent and safe beside live writes: the update is guarded by the document's update
+    time, and a ledger write that gets there first stores the same opening blocks itself.
+    """
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        snap = balance_ref(uid).get()
+        balances = Balances.from_snapshot(snap)
+        if not snap.exists or not balances.unmigrated:
+            return False
+        try:
+            option = db().write_option(last_update_time=snap.update_time)
+            balance_ref(uid).update(balances.blocks_document(), option=option)
+        except gexc.FailedPrecondition:
+            time.sleep(backoff_s(attempt))
+            continue
+        return True
+    raise LedgerBusy(f"gave up migrating {uid} after {MAX_ATTEMPTS} attempts", uid=uid)
+
+
+def _block_field(block_id: str) -> str:
+    # Quoted as a field path, because an opening block's id has a hyphen.
+    path: str = FieldPath(BLOCKS, block_id).to_api_repr()
+    return path
 
 
 def balance_field(credit_type: CreditType) -> str:
@@ -494,6 +621,26 @@ def validate(request: LedgerRequest) -> None:
             f"source {request.source} cannot {request.direction} {request.type} credits",
             field="source",
         )
+    _validate_blocks(request)
+
+
+def _validate_blocks(request: LedgerRequest) -> None:
+    """The block fields: an expiry for a plain credit, parts for a job's refund, a block for an expiration."""
+    if request.expires_at is not None:
+        at = request.expires_at
+        if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() is None:
+            raise InvalidArgument("expiresAt must be an aware datetime", field="expiresAt")
+        if request.direction is not Direction.CREDIT or request.gives_back:
+            raise InvalidArgument("only a credit that opens a block can expire", field="expiresAt")
+    if request.gives_back:
+        if request.source is not Source.REFUND or request.job_id is None:
+            raise InvalidArgument("only a job's refund gives credits back to blocks", field="gives_back")
+        if sum(part.amount for part in request.gives_back) != request.amount:
+            raise InvalidArgument("the parts given back must add up to the amount", field="gives_back")
+    if (request.source is Source.EXPIRATION) != (request.block is not None):
+        raise InvalidArgument("an expiration, and only an expiration, names the block it expires", field="block")
+    if request.block is not None and not _UID.match(request.block):
+        raise InvalidArgument("block must be a block id", field="block")
 
 
 def validate_key(key: object) -> None:
@@ -607,6 +754,8 @@ class _Target:
     balance: DocumentReference
     record: DocumentReference
     """The key's idempotency record."""
+    entry: DocumentReference
+    """The new entry's document; its id is also the id of the block a credit opens."""
 
     @classmethod
     def of(cls, request: LedgerRequest, *, at: datetime | None) -> _Target:
@@ -616,6 +765,7 @@ class _Target:
             at=at,
             balance=balance_ref(request.uid),
             record=idempotency_ref(request.idempotency_key),
+            entry=new_entry_ref(),
         )
 
 
@@ -632,12 +782,26 @@ class _State:
 
 @dataclass(frozen=True, kw_only=True)
 class _Change:
-    """What the new entry does to its balance."""
+    """What the new entry does to its balance and blocks."""
 
     amount: int
     """The request's amount, or less for a debit capped at the balance."""
     balance_after: int
     """The balance of the entry's type after it."""
+    blocks: Mapping[str, Block]
+    """The user's open blocks after it."""
+    entry_fields: Mapping[str, Any]
+    """What the entry records of its blocks: ``expiresAt``, ``paidBy`` or ``returnedTo``."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Refusal:
+    """Why the entry cannot be written on these balances: an overdraft, or nothing to expire."""
+
+    spendable: int
+    """What a debit could take: the unexpired remainders of its type."""
+    error: InvalidArgument | None = None
+    """The error to raise; None for an overdraft (:func:`_reject_overdraft`)."""
 
 
 def _load(target: _Target, *, first: bool) -> _State:
@@ -664,27 +828,74 @@ def _decide(target: _Target, state: _State, attempt: int) -> _Change | LedgerWri
     A used key returns its entry (same fingerprint) or raises :class:`IdempotencyConflict`;
     it is checked first, so that a replayed debit or a replayed piece of history returns its
     entry whatever the balance or the time is now. Then a given time out of order raises
-    :class:`InvalidArgument` and a debit beyond the balance :class:`InsufficientCredits`.
-    None means: decide again on a fresh read, because only a remembered balance (never
-    trusted to refuse a debit) made the debit look too large.
+    :class:`InvalidArgument` and a debit beyond the spendable credits
+    :class:`InsufficientCredits`. None means: decide again on a fresh read, because only a
+    remembered balance (never trusted to refuse a debit) made the entry look impossible.
     """
     request = target.request
-    current = state.balances.of(request.type)
-    amount = min(request.amount, current) if request.cap_at_balance and current > 0 else request.amount
-    after = current + (amount if request.direction is Direction.CREDIT else -amount)
-    if after < 0 and state.remembered:
+    change = _apply(target, state.balances, target.at or datetime.now(UTC))
+    if isinstance(change, _Refusal) and state.remembered:
         return None
     untimely = _untimely(request.uid, target.at, state.balances) if target.at is not None else None
     record = state.record
-    if record is None and (after < 0 or untimely is not None):
+    if record is None and (isinstance(change, _Refusal) or untimely is not None):
         record = target.record.get()
     if record is not None and record.exists:
         return _replay(request, record, target.fingerprint, attempt)
     if untimely is not None:
         raise untimely
-    if after < 0:
-        _reject_overdraft(request, current)
-    return _Change(amount=amount, balance_after=after)
+    if isinstance(change, _Refusal):
+        if change.error is not None:
+            raise change.error
+        _reject_overdraft(request, change.spendable)
+    return change
+
+
+def _apply(target: _Target, balances: Balances, now: datetime) -> _Change | _Refusal:
+    """The entry's effect on the balance and the blocks (:mod:`credits.blocks`) at ``now``.
+
+    A credit opens a block named by its entry id, or a job's refund gives the debit's parts
+    back; an ``expiration`` takes its block's remainder; any other debit takes from the
+    unexpired blocks in the spending order.
+    """
+    request = target.request
+    credit_type = str(request.type)
+    current = balances.of(request.type)
+    if request.direction is Direction.CREDIT:
+        after = current + request.amount
+        if request.gives_back:
+            returned, open_blocks = blocks.give_back(
+                balances.blocks, request.gives_back, credit_type=credit_type, refund_id=target.entry.id, now=now
+            )
+            fields: dict[str, Any] = {"returnedTo": [part.document() for part in returned]}
+            return _Change(amount=request.amount, balance_after=after, blocks=open_blocks, entry_fields=fields)
+        opened = Block(
+            id=target.entry.id,
+            type=credit_type,
+            amount=request.amount,
+            remaining=request.amount,
+            expires_at=request.expires_at,
+            created_at=now,
+        )
+        open_blocks = {**balances.blocks, opened.id: opened}
+        fields = {"expiresAt": request.expires_at}
+        return _Change(amount=request.amount, balance_after=after, blocks=open_blocks, entry_fields=fields)
+    spendable = blocks.spendable(balances.blocks, credit_type, now)
+    if request.block is not None:
+        block = balances.blocks.get(request.block)
+        if block is None or block.type != credit_type or not block.is_expired(now):
+            message = f"block {request.block} has no expired {credit_type} credits left"
+            return _Refusal(spendable=spendable, error=InvalidArgument(message, field="block", block=request.block))
+        part, open_blocks = blocks.expire(balances.blocks, block.id, min(request.amount, block.remaining))
+        fields = {"paidBy": [part.document()]}
+        return _Change(amount=part.amount, balance_after=current - part.amount, blocks=open_blocks, entry_fields=fields)
+    amount = min(request.amount, spendable) if request.cap_at_balance and spendable > 0 else request.amount
+    taken = blocks.take(balances.blocks, credit_type, amount, now)
+    if taken is None:
+        return _Refusal(spendable=spendable)
+    parts, open_blocks = taken
+    fields = {"paidBy": [part.document() for part in parts]}
+    return _Change(amount=amount, balance_after=current - amount, blocks=open_blocks, entry_fields=fields)
 
 
 class _Commit:
@@ -727,14 +938,15 @@ def _build_commit(target: _Target, state: _State, change: _Change, also: ExtraWr
     request = target.request
     now = datetime.now(UTC)
     before = state.balances
-    after = before.changed(request.type, change.balance_after, at=target.at or now)
-    entry = new_entry_ref()
+    after = before.changed(request.type, change.balance_after, change.blocks, at=target.at or now)
+    entry = target.entry
     entry_data = entry_document(
         request,
         amount=change.amount,
         balance_after=change.balance_after,
         seq=after.seq,
         created_at=target.at or firestore.SERVER_TIMESTAMP,
+        blocks_fields=change.entry_fields,
     )
     commit = _Commit(entry=entry, entry_data=entry_data, balances=after)
     if before.version is None:
@@ -833,7 +1045,8 @@ def _replay(request: LedgerRequest, record: DocumentSnapshot[Any], fingerprint: 
     return LedgerWrite(entry=entry, replayed=True, attempts=attempt)
 
 
-def _reject_overdraft(request: LedgerRequest, current: int) -> None:
+def _reject_overdraft(request: LedgerRequest, current: int) -> NoReturn:
+    """Raise :class:`InsufficientCredits` for a debit beyond ``current``, the spendable credits."""
     error = InsufficientCredits(
         uid=request.uid, credit_type=str(request.type), attempted=request.amount, balance=current
     )
@@ -860,14 +1073,21 @@ def _read_entry(entry_id: str) -> LedgerEntry:
 
 
 def entry_document(
-    request: LedgerRequest, *, amount: int, balance_after: int, seq: int, created_at: Any = firestore.SERVER_TIMESTAMP
+    request: LedgerRequest,
+    *,
+    amount: int,
+    balance_after: int,
+    seq: int,
+    created_at: Any = firestore.SERVER_TIMESTAMP,
+    blocks_fields: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The ``credits_ledger`` document of an entry: every field, as :func:`write_ledger_entry` writes it.
 
     Public for tools that must write entry-shaped documents in bulk without the ledger's
     checks (the read benchmarks' data), so that they write exactly this shape. ``created_at``
     is the server's timestamp unless given; ``amount`` below the request's (a capped
-    clawback) records the request's in ``meta.requestedAmount``.
+    clawback) records the request's in ``meta.requestedAmount``. ``blocks_fields`` are what
+    the entry did to its blocks (``expiresAt``, ``paidBy`` or ``returnedTo``).
     """
     meta = dict(request.meta)
     if amount != request.amount:
@@ -888,4 +1108,5 @@ def entry_document(
         "createdAt": created_at,
         "createdBy": request.created_by,
         "idempotencyKey": request.idempotency_key,
+        **(blocks_fields or {}),
     }

@@ -32,7 +32,8 @@ def dedupe_key(day: date, mismatch: verify.Mismatch) -> str:
     # mismatches with no entry to tell them apart.
     parts = (days.day_id(day), mismatch.uid, mismatch.kind, mismatch.entry_id or "-", mismatch.type or "-")
     job = (mismatch.job_id,) if mismatch.job_id else ()
-    return "reconcile:" + ":".join(parts + job)
+    block = (mismatch.block,) if mismatch.block else ()
+    return "reconcile:" + ":".join(parts + job + block)
 
 
 def job_owners_touched(day: date) -> tuple[set[str], int]:
@@ -69,6 +70,7 @@ def reconcile_day(day: date, *, run: str = "scheduled") -> verify.Report:
             "found": mismatch.found,
             "day": day_id,
             **({"jobId": mismatch.job_id} if mismatch.job_id else {}),
+            **({"block": mismatch.block} if mismatch.block else {}),
         }
         anomalies.record(
             anomalies.Kind.RECONCILIATION_MISMATCH,

@@ -9,7 +9,13 @@ For one user it reads every entry and the balance document and checks that
   equals the number of entries,
 * every job nets out (promise 5): at most one debit and one refund per job, no refund
   without a debit, a completed job charged once (unless the job carries a ``billingError``:
-  billing refused it and an anomaly said so), a failed job with a debit refunded.
+  billing refused it and an anomaly said so), a failed job with a debit refunded,
+* the credit blocks (:mod:`credits.blocks`) agree with the entries: replaying what each entry
+  recorded (a credit opens its block, a debit's ``paidBy`` takes from its blocks, a refund's
+  ``returnedTo`` gives back) gives exactly the open blocks stored; no remainder is negative or
+  above its block's amount; the remainders of a type sum to its balance; every debit's
+  ``paidBy`` adds up to its amount; and no block that expired more than
+  :data:`EXPIRY_GRACE` ago still holds credits (the expiry schedule would have taken them).
 
 It is what an operator runs after an incident (``scripts/verify_ledger.py``); the nightly
 reconciliation runs the same check.
@@ -20,6 +26,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from google.cloud.firestore_v1.base_query import FieldFilter
@@ -37,9 +44,11 @@ class Mismatch:
     uid: str
     """The user whose ledger is off."""
     kind: str
-    """``seq_gap``, ``bad_amount``, ``chain_break``, ``balance_mismatch``, ``seq_mismatch``, or
-    for a job that does not net out ``job_unbilled``, ``job_not_refunded``, ``job_double_debit``,
-    ``job_double_refund`` or ``refund_without_debit``."""
+    """``seq_gap``, ``bad_amount``, ``chain_break``, ``balance_mismatch``, ``seq_mismatch``; for
+    a job that does not net out ``job_unbilled``, ``job_not_refunded``, ``job_double_debit``,
+    ``job_double_refund`` or ``refund_without_debit``; for the blocks ``paid_by_mismatch``,
+    ``block_overdrawn``, ``block_mismatch``, ``block_out_of_range``, ``blocks_sum_mismatch`` or
+    ``block_not_expired``."""
     message: str
     """What is wrong, in words."""
     entry_id: str | None = None
@@ -52,6 +61,8 @@ class Mismatch:
     """The value stored."""
     job_id: str | None = None
     """The generation job concerned, for the job kinds."""
+    block: str | None = None
+    """The credit block concerned, for the block kinds."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -63,6 +74,7 @@ class Mismatch:
             "expected": self.expected,
             "found": self.found,
             "jobId": self.job_id,
+            "block": self.block,
         }
 
 
@@ -139,6 +151,68 @@ def user_jobs(uid: str) -> dict[str, Mapping[str, Any]]:
     return {snap.id: snap.to_dict() or {} for snap in query.stream()}
 
 
+EXPIRY_GRACE = timedelta(hours=1)
+"""How long after its ``expiresAt`` a block may still hold credits: the expiry schedule runs
+every 15 minutes, so a remainder older than this means it did not run or failed."""
+
+
+def check_blocks(uid: str, entries: Iterable[LedgerEntry], balances: ledger.Balances, now: datetime) -> list[Mismatch]:
+    """The pure check of the blocks: the mismatches between one user's entries and stored blocks."""
+    found: list[Mismatch] = []
+
+    def mismatch(kind: str, message: str, **where: Any) -> None:
+        found.append(Mismatch(uid=uid, kind=kind, message=message, **where))
+
+    entries = list(entries)
+    opening: dict[CreditType, int] = defaultdict(int)
+    for entry in entries[: balances.blocks_since]:
+        opening[entry.type] += entry.delta
+    replayed = {block_id: block.remaining for block_id, block in ledger.opening_blocks(opening, at=now).items()}
+    for entry in entries[balances.blocks_since :]:
+        at = {"entry_id": entry.id, "type": str(entry.type)}
+        if entry.direction is Direction.DEBIT:
+            paid = sum(part.amount for part in entry.paid_by)
+            if paid != entry.amount:
+                message = f"debit {entry.id} of {entry.amount} is paid by blocks adding up to {paid}"
+                mismatch("paid_by_mismatch", message, expected=entry.amount, found=paid, **at)
+            for part in entry.paid_by:
+                left = replayed.get(part.block, 0) - part.amount
+                if left < 0:
+                    message = (
+                        f"debit {entry.id} takes {part.amount} from block {part.block}, which held {left + part.amount}"
+                    )
+                    mismatch("block_overdrawn", message, block=part.block, expected=0, found=left, **at)
+                replayed[part.block] = left
+        elif entry.returned_to:
+            for part in entry.returned_to:
+                replayed[part.block] = replayed.get(part.block, 0) + part.amount
+        else:
+            replayed[entry.id] = entry.amount
+    open_blocks = {block_id: left for block_id, left in replayed.items() if left > 0}
+    for block_id in sorted(open_blocks.keys() | balances.blocks.keys()):
+        block = balances.blocks.get(block_id)
+        stored = block.remaining if block else 0
+        if stored != open_blocks.get(block_id, 0):
+            message = f"block {block_id} holds {stored}, the entries leave {open_blocks.get(block_id, 0)}"
+            mismatch("block_mismatch", message, block=block_id, expected=open_blocks.get(block_id, 0), found=stored)
+        if block is None:
+            continue
+        if not 0 < block.remaining <= block.amount:
+            message = f"block {block_id} holds {block.remaining} of {block.amount}"
+            mismatch("block_out_of_range", message, block=block_id, type=block.type, found=block.remaining)
+        if block.expires_at is not None and block.expires_at < now - EXPIRY_GRACE:
+            message = f"block {block_id} expired at {block.expires_at.isoformat()} and still holds {block.remaining}"
+            mismatch("block_not_expired", message, block=block_id, type=block.type, expected=0, found=block.remaining)
+    for credit_type in CreditType:
+        held = sum(b.remaining for b in balances.blocks.values() if b.type == credit_type)
+        if held != balances.of(credit_type):
+            message = f"{credit_type} blocks hold {held}, the balance is {balances.of(credit_type)}"
+            mismatch(
+                "blocks_sum_mismatch", message, type=str(credit_type), expected=balances.of(credit_type), found=held
+            )
+    return found
+
+
 def check_jobs(uid: str, entries: Iterable[LedgerEntry], owned: Mapping[str, Mapping[str, Any]]) -> list[Mismatch]:
     """The pure check of promise 5: the mismatches between one user's jobs and their entries."""
     debits: dict[str, list[LedgerEntry]] = defaultdict(list)
@@ -192,14 +266,21 @@ def verify_user(uid: str) -> tuple[int, list[Mismatch]]:
     return report.entries, report.mismatches
 
 
-def verify_users(uids: Iterable[str], progress: Callable[[int, Report], None] | None = None) -> Report:
+def verify_users(
+    uids: Iterable[str], progress: Callable[[int, Report], None] | None = None, *, now: datetime | None = None
+) -> Report:
+    """Check users against the database; ``now`` (default: the clock) decides which blocks are overdue."""
     report = Report()
     for uid in uids:
-        entries, owned = user_entries(uid), user_jobs(uid)
+        entries, owned, balances = user_entries(uid), user_jobs(uid), ledger.read_balances(uid)
         report.users += 1
         report.entries += len(entries)
         report.jobs += len(owned)
-        report.mismatches += check(uid, entries, ledger.read_balances(uid)) + check_jobs(uid, entries, owned)
+        report.mismatches += (
+            check(uid, entries, balances)
+            + check_blocks(uid, entries, balances, now or datetime.now(UTC))
+            + check_jobs(uid, entries, owned)
+        )
         if progress:
             progress(report.users, report)
     return report
