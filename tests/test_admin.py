@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -98,6 +99,21 @@ def test_overdraft_names_amount_and_balance():
 def test_malformed_bodies_are_refused(overrides):
     with pytest.raises(ValidationError):
         body(**overrides)
+
+
+def test_a_grant_may_expire_and_only_a_grant_in_the_future():
+    later = (datetime.now(UTC) + timedelta(days=7)).replace(microsecond=0)
+    write = admin.adjust(ADMIN, body(expiresAt=later.astimezone(timezone(timedelta(hours=2))).isoformat()))
+    assert write.entry.expires_at == later
+    assert ledger.read_balances("alice").to_api()["expiring"]["image"] == {"amount": 25, "expiresAt": later.isoformat()}
+    for refused in (
+        {"expiresAt": (datetime.now(UTC) - timedelta(minutes=1)).isoformat()},
+        {"expiresAt": later.replace(tzinfo=None).isoformat()},
+        {"expiresAt": later.isoformat(), "direction": "debit"},
+        {"expiresAt": "next week"},
+    ):
+        with pytest.raises(ValidationError):
+            body(**refused)
 
 
 def test_video_credits_can_be_granted():

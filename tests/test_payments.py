@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -119,6 +121,36 @@ def test_subscription_invoice_grants_the_plan():
     )
     assert deliver(event).outcome is Outcome.DUPLICATE
     assert ledger.read_balances("alice").of(CreditType.IMAGE) == 300
+
+
+def test_plan_credits_expire_as_the_catalog_says_and_packs_last(monkeypatch):
+    """The Pro plan rolls over one extra period; the Video plan expires at its period's end."""
+    period_end = int(time.time()) + 20 * 86400
+    grants = []
+    for n, plan in enumerate(("price_plan_pro_monthly", "price_plan_video_monthly")):
+        event = se.invoice_paid(
+            event_id=f"evt_p{n}", uid="alice", plan=plan, invoice_id=f"in_p{n}", subscription_id="s"
+        )
+        # A renewal invoice's own period is the one before: the line's period is what the grant pays for.
+        event["data"]["object"]["period_end"] = period_end - 30 * 86400
+        event["data"]["object"]["lines"]["data"][0]["period"]["end"] = period_end
+        grants.append(deliver(event).entries[0])
+    pack = deliver(checkout()).entries[0]
+
+    assert grants[0].expires_at == datetime.fromtimestamp(period_end, UTC) + timedelta(days=30)
+    assert grants[1].expires_at == datetime.fromtimestamp(period_end, UTC)
+    assert pack.expires_at is None
+    assert ledger.read_balances("alice").blocks[grants[1].id].expires_at == grants[1].expires_at
+
+    monkeypatch.setitem(
+        payments.CATALOG,
+        "price_pack_image_100",
+        dataclasses.replace(payments.CATALOG["price_pack_image_100"], lasts=timedelta(days=365)),
+    )
+    event = checkout(2)
+    bought = datetime.fromtimestamp(event["data"]["object"]["created"], UTC)
+    assert deliver(event).entries[0].expires_at == bought + timedelta(days=365)
+    assert deliver(event).outcome is Outcome.DUPLICATE  # the same expiry on every delivery
 
 
 def test_full_refund_claws_back_the_pack():

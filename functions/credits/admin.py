@@ -7,9 +7,10 @@ another admin's key, and a double click grants once.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from credits import keys, ledger
 from credits.auth import Caller
@@ -31,6 +32,17 @@ class AdjustRequest(BaseModel):
     idempotencyKey: Annotated[
         str, StringConstraints(min_length=1, max_length=MAX_CLIENT_KEY_LENGTH, pattern=r"^[^/]+$")
     ]
+    expiresAt: AwareDatetime | None = None
+    """A grant's expiry (ISO 8601 with an offset), in the future; none: the credits never expire."""
+
+    @model_validator(mode="after")
+    def _expiry_fits(self) -> AdjustRequest:
+        if self.expiresAt is not None:
+            if self.direction is not Direction.CREDIT:
+                raise ValueError("expiresAt is for grants (direction credit) only")
+            if self.expiresAt <= datetime.now(UTC):
+                raise ValueError("expiresAt must be in the future")
+        return self
 
 
 def adjust(caller: Caller, body: AdjustRequest) -> LedgerWrite:
@@ -46,5 +58,6 @@ def adjust(caller: Caller, body: AdjustRequest) -> LedgerWrite:
             created_by=f"admin:{caller.uid}",
             reason=body.reason,
             meta={"adminEmail": caller.email},
+            expires_at=body.expiresAt.astimezone(UTC) if body.expiresAt else None,
         )
     )

@@ -327,7 +327,12 @@ def _iso(at: datetime | None) -> str | None:
 
 
 def _part_api(part: Part) -> dict[str, Any]:
-    return {"block": part.block, "amount": part.amount, "expiresAt": _iso(part.expires_at)}
+    return {
+        "block": part.block,
+        "amount": part.amount,
+        "expiresAt": _iso(part.expires_at),
+        "grantedAt": _iso(part.block_created_at),
+    }
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -29,6 +29,7 @@ import enum
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import stripe
@@ -70,6 +71,17 @@ class CatalogItem:
     Keep it equal to the price's amount in the Stripe dashboard."""
     currency: str
     """The displayed price's ISO 4217 currency code, lower case as Stripe writes it."""
+    lasts: timedelta | None = None
+    """A pack: its credits expire this long after the purchase; None (the default): never."""
+    rollover: timedelta | None = timedelta(0)
+    """A plan: its credits expire this long after the end of the period they were granted for;
+    ``timedelta(0)`` (the default) at the period's end, None: they roll over for ever."""
+
+    def expires_at(self, *, bought: datetime | None = None, period_end: datetime | None = None) -> datetime | None:
+        """When the credits of one purchase (at ``bought``) or one period's grant expire."""
+        if self.kind is ItemKind.PACK:
+            return bought + self.lasts if bought and self.lasts is not None else None
+        return period_end + self.rollover if period_end and self.rollover is not None else None
 
 
 CATALOG: Mapping[str, CatalogItem] = {
@@ -104,6 +116,7 @@ CATALOG: Mapping[str, CatalogItem] = {
         credits=300,
         unit_amount=1999,
         currency="usd",
+        rollover=timedelta(days=30),  # unused credits stay one more period
     ),
     "price_plan_video_monthly": CatalogItem(
         kind=ItemKind.PLAN,
@@ -203,6 +216,8 @@ def _checkout_completed(event: stripe.Event) -> Handled:
     if not uid or item is None or item.kind is not ItemKind.PACK or not payment_intent:
         return _unattributed(event, uid=uid, priceId=price_id, paymentId=payment_intent)
     invoice_id = _get(session, "invoice") or session.id
+    # The session's own time, the same in every delivery, so that a redelivery has the same expiry.
+    bought = _timestamp(_get(session, "created") or event.created)
     request = LedgerRequest(
         uid=uid,
         type=item.credit_type,
@@ -215,6 +230,7 @@ def _checkout_completed(event: stripe.Event) -> Handled:
         payment_id=payment_intent,
         invoice_id=invoice_id,
         meta={"stripeEventId": event.id, "checkoutSessionId": session.id, "priceId": price_id},
+        expires_at=item.expires_at(bought=bought),
     )
     invoice = {
         "uid": uid,
@@ -239,14 +255,17 @@ def _invoice_paid(event: stripe.Event) -> Handled:
         return Handled(outcome=Outcome.IGNORED, event_id=event.id, event_type=event.type)
     uid = _get(subscription, "metadata", "uid")
     lines = _get(invoice, "lines", "data") or []
-    plans: list[tuple[CatalogItem, int]] = []
+    plans: list[tuple[CatalogItem, Any]] = []
     for line in lines:
         item = CATALOG.get(_get(line, "pricing", "price_details", "price") or "")
         if item is not None and item.kind is ItemKind.PLAN:
-            plans.append((item, _get(line, "quantity") or 1))
+            plans.append((item, line))
     if not uid or len(plans) != 1:
         return _unattributed(event, uid=uid, invoiceId=invoice.id, planLines=len(plans))
-    item, quantity = plans[0]
+    item, line = plans[0]
+    quantity = _get(line, "quantity") or 1
+    # The line's period is the one the grant pays for; a renewal invoice's own period is the one before.
+    period_end = _get(line, "period", "end") or _get(invoice, "period_end")
     request = LedgerRequest(
         uid=uid,
         type=item.credit_type,
@@ -260,9 +279,10 @@ def _invoice_paid(event: stripe.Event) -> Handled:
         meta={
             "stripeEventId": event.id,
             "subscriptionId": _get(subscription, "subscription"),
-            "periodStart": _get(invoice, "period_start"),
-            "periodEnd": _get(invoice, "period_end"),
+            "periodStart": _get(line, "period", "start") or _get(invoice, "period_start"),
+            "periodEnd": period_end,
         },
+        expires_at=item.expires_at(period_end=_timestamp(period_end)),
     )
     record = {
         "uid": uid,
@@ -316,6 +336,10 @@ def _charge_refunded(event: stripe.Event) -> Handled:
     if write.entry.amount < owed:
         _record_shortfall(event, request, taken=write.entry.amount, balance=write.entry.amount)
     return Handled(outcome=Outcome.PROCESSED, event_id=event.id, event_type=event.type, entries=[write.entry])
+
+
+def _timestamp(seconds: int | None) -> datetime | None:
+    return datetime.fromtimestamp(seconds, UTC) if seconds else None
 
 
 def _credits_for(credits: int, refunded: int, paid: int) -> int:

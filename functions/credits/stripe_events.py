@@ -70,6 +70,7 @@ def checkout_completed(
         "amount_total": amount_total,
         "currency": currency,
         "customer": None,
+        "created": int(time.time()),
         "client_reference_id": uid,
         "metadata": metadata,
     }
@@ -114,6 +115,7 @@ def invoice_paid(
                     "object": "line_item",
                     "amount": amount_paid,
                     "quantity": 1,
+                    "period": {"start": now, "end": now + 30 * 86400},
                     "pricing": {
                         "type": "price_details",
                         "price_details": {"price": plan, "product": f"prod_{plan}"},

@@ -20,6 +20,7 @@ export const SOURCE_LABELS: Record<Source, string> = {
   refund: "Refund",
   admin_adjustment: "Adjustment by support",
   purchase_reversal: "Purchase refunded",
+  expiration: "Credits expired",
 };
 
 export function sourceLabel(source: string): string {
@@ -69,6 +70,16 @@ export function localTime(iso: string, timeZone?: string): string {
 /** The same instant in UTC, to the second: "2026-11-22 14:12:05 UTC". */
 export function utcDateTime(iso: string): string {
   return `${new Date(iso).toISOString().slice(0, 19).replace("T", " ")} UTC`;
+}
+
+/** The local date of an instant, e.g. "Dec 1, 2026". */
+export function localDate(iso: string, timeZone?: string): string {
+  return dateFormat("en-US", { timeZone, year: "numeric", month: "short", day: "numeric" }).format(new Date(iso));
+}
+
+/** The local month and day of an instant, e.g. "Dec 1". */
+export function monthDay(iso: string, timeZone?: string): string {
+  return dateFormat("en-US", { timeZone, month: "short", day: "numeric" }).format(new Date(iso));
 }
 
 /** The calendar day of an instant in a time zone, as YYYY-MM-DD. */

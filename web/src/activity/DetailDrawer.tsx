@@ -4,6 +4,7 @@ import { type ActivityDetail, ApiError, type Entry, api } from "../api/client";
 import { track } from "../analytics";
 import { count, creditTypeLabel, signed, sourceLabel } from "../format";
 import { Link } from "../router";
+import { BlockFacts } from "../credits/BlockFacts";
 import { CopyableId, Fact, Notice, Spinner, Time } from "../ui/bits";
 import { Dialog } from "../ui/Dialog";
 import { ACTION_LABELS, TYPE_LABELS, creditsDelta, generationCost, qualityLabel, statusLabel } from "./labels";
@@ -98,6 +99,7 @@ function DetailBody({ detail, search }: { detail: ActivityDetail; search: string
             {item.failureReason && <Fact term="Failure">{item.failureReason}</Fact>}
             <Fact term="Credits">{generationCost(item.credits)}</Fact>
             {debit && <Fact term="Balance after">{count(debit.balance_after)}</Fact>}
+            {debit && <BlockFacts entry={debit} />}
           </>
         ) : (
           <>
@@ -106,6 +108,7 @@ function DetailBody({ detail, search }: { detail: ActivityDetail; search: string
             <Fact term="Action">{ACTION_LABELS[item.action ?? ""] ?? item.action}</Fact>
             <Fact term="Source">{sourceLabel(item.source ?? "")}</Fact>
             <Fact term="Reason">{item.reason || "—"}</Fact>
+            {entries[0] && <BlockFacts entry={entries[0]} />}
           </>
         )}
       </dl>

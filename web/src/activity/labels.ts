@@ -12,6 +12,7 @@ export const TYPE_LABELS: Record<ActivityItem["type"], string> = {
   credits_refreshed: "Credits refreshed",
   credits_adjusted: "Credits adjusted",
   credits_reversed: "Purchase refunded",
+  credits_expired: "Credits expired",
 };
 
 export const ACTION_LABELS: Record<string, string> = {
@@ -21,6 +22,7 @@ export const ACTION_LABELS: Record<string, string> = {
   refresh: "Refresh",
   adjust: "Adjustment",
   reversal: "Reversal",
+  expiration: "Expiry",
 };
 
 /** The credits a generation item carries: "−10 credits", "+10 refunded", or nothing. */

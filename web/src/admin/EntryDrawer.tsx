@@ -4,6 +4,7 @@ import { count, creditTypeLabel, signed, sourceLabel } from "../format";
 import { Link } from "../router";
 import { CopyableId, Fact, Time } from "../ui/bits";
 import { Dialog } from "../ui/Dialog";
+import { BlockFacts } from "../credits/BlockFacts";
 import { DirectionMark } from "../credits/LedgerTable";
 import { adminLedgerSearch, tabPath } from "./tabs";
 
@@ -41,6 +42,7 @@ export function EntryDrawer({ entry, onClose }: { entry: Entry; onClose: () => v
           <Fact term="Balance after">{count(entry.balance_after)}</Fact>
           <Fact term="Source">{sourceLabel(entry.source)}</Fact>
           <Fact term="Reason">{entry.reason || "—"}</Fact>
+          <BlockFacts entry={entry} />
           <Fact term="Created by">{entry.createdBy}</Fact>
         </dl>
         <h3>Reference ids</h3>

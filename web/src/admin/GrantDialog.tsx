@@ -6,7 +6,7 @@
 import { type FormEvent, useRef, useState } from "react";
 import { ApiError, type CreditType, adminApi } from "../api/client";
 import { Dialog } from "../ui/Dialog";
-import { type FieldErrors, type GrantForm, grantError, grantOutcome, validateGrant } from "./grant";
+import { type FieldErrors, type GrantForm, expiresAtOf, grantError, grantOutcome, validateGrant } from "./grant";
 
 type Outcome = { tone: "success" | "error"; text: string } | null;
 
@@ -29,6 +29,7 @@ export function GrantDialog({
     direction: "credit",
     amount: "",
     reason: "",
+    expires: "",
   });
   const [errors, setErrors] = useState<FieldErrors>({});
   const [outcome, setOutcome] = useState<Outcome>(null);
@@ -73,6 +74,7 @@ export function GrantDialog({
         amount: Number(form.amount),
         reason: form.reason.trim(),
         idempotencyKey: key,
+        expiresAt: expiresAtOf(form),
       });
       setOutcome({ tone: "success", text: grantOutcome(result) });
       onGranted();
@@ -159,6 +161,18 @@ export function GrantDialog({
             />
           )}
         </GrantField>
+        {form.direction === "credit" && (
+          <GrantField
+            name="expires"
+            label="Expires after (optional)"
+            error={errors.expires}
+            hint="The last day (UTC) the credits can be spent; leave empty for credits that never expire"
+          >
+            {(props) => (
+              <input {...props} type="date" value={form.expires} onChange={(e) => set("expires", e.target.value)} />
+            )}
+          </GrantField>
+        )}
         <div className="grant-outcome" role="status">
           {outcome && <p className={`notice notice-${outcome.tone}`}>{outcome.text}</p>}
         </div>

@@ -7,6 +7,7 @@ import { EmptyState, Field, Time } from "../ui/bits";
 import { usePaged } from "../ui/usePaged";
 import { GrantDialog } from "./GrantDialog";
 import { AdminError } from "./NotAllowed";
+import { expiringText } from "../credits/blocks";
 import { type UsersFilters, adminLedgerSearch, parseUsers, tabPath, usersSearch } from "./tabs";
 
 export function UsersTab({ search }: { search: string }) {
@@ -93,9 +94,11 @@ export function UsersTab({ search }: { search: string }) {
                 </td>
                 <td data-label="Image credits" className={`num${filters.type === "image" ? " admin-low" : ""}`}>
                   {count(user.image)}
+                  {user.expiring.image && <span className="cell-note">{expiringText(user.expiring.image)}</span>}
                 </td>
                 <td data-label="Video credits" className={`num${filters.type === "video" ? " admin-low" : ""}`}>
                   {count(user.video)}
+                  {user.expiring.video && <span className="cell-note">{expiringText(user.expiring.video)}</span>}
                 </td>
                 <td data-label="Last activity">{user.lastActivity ? <Time iso={user.lastActivity} /> : "—"}</td>
                 <td data-label="Actions">

@@ -8,12 +8,14 @@ export interface GrantForm {
   direction: "credit" | "debit";
   amount: string;
   reason: string;
+  /** Optional: the last day (UTC, YYYY-MM-DD) the granted credits can be spent. */
+  expires: string;
 }
 
 export type FieldErrors = Partial<Record<keyof GrantForm, string>>;
 
 /** Checks before anything is sent (the API checks the same again). */
-export function validateGrant(form: GrantForm): FieldErrors {
+export function validateGrant(form: GrantForm, today: Date = new Date()): FieldErrors {
   const errors: FieldErrors = {};
   if (!form.user.trim()) errors.user = "Enter a uid or an email.";
   else if (/[/\s]/.test(form.user.trim())) errors.user = "A uid or an email has no spaces or slashes.";
@@ -22,7 +24,20 @@ export function validateGrant(form: GrantForm): FieldErrors {
     errors.amount = "Enter a whole number from 1 to 10,000,000.";
   if (!form.reason.trim()) errors.reason = "A reason is required.";
   else if (form.reason.trim().length > 500) errors.reason = "At most 500 characters.";
+  if (form.expires) {
+    if (form.direction !== "credit") errors.expires = "Only granted credits can expire.";
+    else if (!/^\d{4}-\d{2}-\d{2}$/.test(form.expires) || form.expires < today.toISOString().slice(0, 10))
+      errors.expires = "Choose today or a later day.";
+  }
   return errors;
+}
+
+/** The API's `expiresAt` of a form: the end of its last day (UTC), or null when it never expires. */
+export function expiresAtOf(form: GrantForm): string | null {
+  if (!form.expires || form.direction !== "credit") return null;
+  const end = new Date(`${form.expires}T00:00:00Z`);
+  end.setUTCDate(end.getUTCDate() + 1);
+  return end.toISOString();
 }
 
 export function grantOutcome(result: Adjusted): string {
@@ -39,6 +54,7 @@ const FIELD_NAMES: Record<string, keyof GrantForm> = {
   direction: "direction",
   amount: "amount",
   reason: "reason",
+  expiresAt: "expires",
 };
 
 /** An API error as a message and, for validation errors, the fields it names. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ApiError, type Anomaly, type DailySummary } from "../api/client";
 import { anomalyFacts, anomalyLabel } from "./anomalies";
-import { grantError, grantOutcome, validateGrant } from "./grant";
+import { expiresAtOf, grantError, grantOutcome, validateGrant } from "./grant";
 import { dailySeries, defaultRange, rangeTotals, sourceRows } from "./summaries";
 import { adminLedgerSearch, parseAdminLedger, parseUsers, queryTakenFor, tabOf, usersSearch } from "./tabs";
 
@@ -122,7 +122,26 @@ describe("tabs and URLs", () => {
 });
 
 describe("grant", () => {
-  const form = { user: "u1", type: "image" as const, direction: "credit" as const, amount: "5", reason: "goodwill" };
+  const form = {
+    user: "u1",
+    type: "image" as const,
+    direction: "credit" as const,
+    amount: "5",
+    reason: "goodwill",
+    expires: "",
+  };
+  it("turns the last day of a grant into the instant it expires, and refuses a past day or a debit", () => {
+    const today = new Date("2026-11-22T15:00:00Z");
+    expect(expiresAtOf({ ...form, expires: "2026-11-30" })).toBe("2026-12-01T00:00:00.000Z");
+    expect(expiresAtOf(form)).toBeNull();
+    expect(validateGrant({ ...form, expires: "2026-11-22" }, today)).toEqual({});
+    expect(validateGrant({ ...form, expires: "2026-11-21" }, today)).toEqual({
+      expires: "Choose today or a later day.",
+    });
+    expect(validateGrant({ ...form, direction: "debit", expires: "2026-12-01" }, today)).toEqual({
+      expires: "Only granted credits can expire.",
+    });
+  });
   it("validates the form", () => {
     expect(validateGrant(form)).toEqual({});
     expect(Object.keys(validateGrant({ ...form, amount: "0", reason: " ", user: "" })).sort()).toEqual([

@@ -1,6 +1,7 @@
 import { count } from "../format";
 import { Link } from "../router";
 import { balanceCards } from "./balances";
+import { expiringText } from "./blocks";
 import { useBalances } from "./useBalances";
 
 export function BalanceCards({ uid }: { uid: string }) {
@@ -8,20 +9,24 @@ export function BalanceCards({ uid }: { uid: string }) {
   const cards = balanceCards(balances.amounts);
   return (
     <section className="balances" aria-label="Balances" aria-busy={balances.status === "loading"}>
-      {cards.map((card) => (
-        <div className="balance-card" key={card.type}>
-          <h2 className="balance-label">{card.label}</h2>
-          <p className="balance-value" aria-live="polite">
-            {balances.status === "loading" ? (
-              <span className="skeleton skeleton-number" aria-hidden="true" />
-            ) : (
-              count(card.value)
-            )}
-            {balances.status === "loading" && <span className="sr-only">Loading</span>}
-          </p>
-          {card.hint && <p className="balance-hint">{card.hint}</p>}
-        </div>
-      ))}
+      {cards.map((card) => {
+        const expiring = balances.expiring[card.type];
+        return (
+          <div className="balance-card" key={card.type}>
+            <h2 className="balance-label">{card.label}</h2>
+            <p className="balance-value" aria-live="polite">
+              {balances.status === "loading" ? (
+                <span className="skeleton skeleton-number" aria-hidden="true" />
+              ) : (
+                count(card.value)
+              )}
+              {balances.status === "loading" && <span className="sr-only">Loading</span>}
+            </p>
+            {card.hint && <p className="balance-hint">{card.hint}</p>}
+            {expiring && <p className="balance-expiring">{expiringText(expiring)}</p>}
+          </div>
+        );
+      })}
       <div className="balance-actions">
         <Link href="/top-up" className="button button-primary">
           Top up

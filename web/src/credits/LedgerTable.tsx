@@ -3,6 +3,7 @@ import type { Entry } from "../api/client";
 import { count, creditTypeLabel, metaSummary, signed, sourceLabel } from "../format";
 import { Link } from "../router";
 import { Time } from "../ui/bits";
+import { blockSummary } from "./blocks";
 
 const COLUMNS = ["Date", "Type", "Direction", "Amount", "Balance after", "Source", "Details"] as const;
 
@@ -103,10 +104,12 @@ export function DirectionMark({ direction }: { direction: string }) {
 
 function EntryDetails({ entry, onOpen }: { entry: Entry; onOpen?: (entry: Entry) => void }) {
   const meta = metaSummary(entry.meta as Record<string, unknown>);
+  const blocks = blockSummary(entry);
   return (
     <div>
       <span className="reason">{entry.reason}</span>
       {meta && <span className="meta">{meta}</span>}
+      {blocks && <span className="meta blocks">{blocks}</span>}
       {onOpen ? (
         <button type="button" className="link-button row-link" onClick={() => onOpen(entry)}>
           Open entry
