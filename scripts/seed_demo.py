@@ -312,7 +312,15 @@ class History:
         )
 
     def carol(self) -> None:
-        self.admin_grant(CAROL, self.at(2, "09:03"), 15, "Welcome credits", "welcome-carol")
+        # Welcome credits last 30 days: her balance card says how many expire, and when.
+        self.admin_grant(
+            CAROL,
+            self.at(2, "09:03"),
+            15,
+            "Welcome credits",
+            "welcome-carol",
+            expires=self.at(2, "09:03") + timedelta(days=30),
+        )
         image = IMAGE_SETTINGS[1]
         for n, (days_ago, hhmm, count) in enumerate(((2, "09:31", 2), (1, "17:08", 4)), start=1):
             created = self.at(days_ago, hhmm)
@@ -431,6 +439,7 @@ class History:
         invoice = event["data"]["object"]
         invoice["period_start"] = int(at.timestamp())
         invoice["period_end"] = int((at + timedelta(days=30)).timestamp())
+        invoice["lines"]["data"][0]["period"] = {"start": invoice["period_start"], "end": invoice["period_end"]}
         self.stripe(at, user, f"invoice.paid {plan}", dated(event, at), expect="processed")
 
     def purchase(self, user: DemoUser, at: datetime, *, pack: str, n: int) -> dict[str, Any]:
@@ -464,7 +473,9 @@ class History:
 
         self.add(at, f"{user.uid if user else '-'} {label}", deliver)
 
-    def admin_grant(self, user: DemoUser, at: datetime, amount: int, reason: str, key: str) -> None:
+    def admin_grant(
+        self, user: DemoUser, at: datetime, amount: int, reason: str, key: str, *, expires: datetime | None = None
+    ) -> None:
         from credits import admin
         from credits.auth import Caller
         from credits.ledger import CreditType, Direction
@@ -477,6 +488,7 @@ class History:
                 amount=amount,
                 reason=reason,
                 idempotencyKey=key,
+                expiresAt=expires,
             )
             with ledger_time(when):
                 admin.adjust(Caller(uid=ADMIN.uid, admin=True, email=ADMIN.email), body)

@@ -110,7 +110,7 @@ def expire_block(uid: str, block: Block) -> LedgerWrite:
             source=Source.EXPIRATION,
             idempotency_key=keys.expiration(block.id),
             created_by="system",
-            reason="Credits expired",
+            reason="Unused credits reached their expiry date",
             block=block.id,
             meta={"expiresAt": expires_at, "blockAmount": block.amount},
         )

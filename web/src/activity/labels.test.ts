@@ -48,5 +48,7 @@ describe("credits items", () => {
     expect(creditsHeadline(refresh)).toBe("Credits refreshed (Pro plan)");
     expect(creditsDelta(refresh)).toBe("+300 image credits");
     expect(creditsHeadline(item({ kind: "credits", type: "credits_adjusted", reason: "" }))).toBe("Credits adjusted");
+    const stripe = item({ kind: "credits", type: "credits_refreshed", reason: "Credits refreshed (Video plan)" });
+    expect(creditsHeadline(stripe)).toBe("Credits refreshed (Video plan)");
   });
 });

@@ -43,7 +43,9 @@ export function generationCost(credits: ActivityItem["credits"]): string {
 /** The headline of a credits item: "Credits refreshed (Pro plan)". */
 export function creditsHeadline(item: ActivityItem): string {
   const label = TYPE_LABELS[item.type];
-  return item.reason ? `${label} (${item.reason})` : label;
+  if (!item.reason) return label;
+  // A reason that already starts with the label ("Credits refreshed (Pro plan)") says it all.
+  return item.reason.startsWith(label) ? item.reason : `${label} (${item.reason})`;
 }
 
 /** "+300 image credits". */

@@ -68,7 +68,7 @@ describe("credit blocks", () => {
     const expired = entry({ source: "expiration", jobId: null, paidBy: [{ ...plan, amount: 12 }] });
     expect(blockSummary(expired, "UTC")).toBe("Expired: Nov 1 credits (expired Dec 1)");
     expect(blockFacts(expired, "UTC")).toEqual([
-      { term: "Expired", lines: ["12 of credits of Nov 1, 2026, expiring Dec 1, 2026"] },
+      { term: "Expired", lines: ["12 of credits of Nov 1, 2026, expired Dec 1, 2026"] },
     ]);
     const refund = entry({ direction: "credit", source: "refund", returnedTo: [pack] });
     expect(blockSummary(refund, "UTC")).toBe("Returned to Nov 5 credits (10)");

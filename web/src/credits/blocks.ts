@@ -60,18 +60,22 @@ export function expiringText(expiring: Expiring, timeZone?: string): string {
 }
 
 /** Which credits one part is: "credits of Nov 2, 2026, expiring Dec 1, 2026", or the opening balance. */
-export function blockName(part: Part, timeZone?: string): string {
+export function blockName(part: Part, timeZone?: string, expired = false): string {
   const granted = part.block.startsWith("opening-")
     ? "credits held before expiry tracking"
     : `credits of ${localDate(part.grantedAt, timeZone)}`;
-  return part.expiresAt ? `${granted}, expiring ${localDate(part.expiresAt, timeZone)}` : `${granted}, no expiry`;
+  if (!part.expiresAt) return `${granted}, no expiry`;
+  return `${granted}, ${expired ? "expired" : "expiring"} ${localDate(part.expiresAt, timeZone)}`;
 }
 
 /** What an entry did to blocks, as (term, lines) facts for a detail view, with full dates. */
 export function blockFacts(entry: Entry, timeZone?: string): { term: string; lines: string[] }[] {
   if (entry.source === "expiration") {
     return [
-      { term: "Expired", lines: entry.paidBy.map((part) => `${count(part.amount)} of ${blockName(part, timeZone)}`) },
+      {
+        term: "Expired",
+        lines: entry.paidBy.map((part) => `${count(part.amount)} of ${blockName(part, timeZone, true)}`),
+      },
     ];
   }
   if (entry.direction === "debit") {
