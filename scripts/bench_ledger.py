@@ -2,11 +2,15 @@
 
 It measures, in one run on one freshly started emulator:
 
-* the latency of ``write_ledger_entry`` (sequential credits on one user, a new
+* the latency of ``write_ledger_entry`` (sequential debits of 1 credit on one user, a new
   idempotency key each) next to the latency of a bare single-document ``set`` of an
   entry's document (``ledger.entry_document``), in alternating rounds after a warm-up
-  (``bench_helpers.interleaved``), and prints both medians, their p95 and the ratio
-  against the goal ``ratio <= 2.5``;
+  (``bench_helpers.interleaved``), and prints the medians, their p95 and the ratio against
+  the goal ``ratio <= 2.5``. The debits run on a user with 1 open credit block and on a user
+  with 50 (49 that expire at different times, one that never does; docs/ledger.md, "Credit
+  blocks"), each with the balance remembered and with it read, and the run prints the ratio
+  of the two ratios against the goal ``<= 1.3``: what 50 open blocks cost over the one block
+  every balance has;
 * many writer threads on one user (credits and small debits on a balance that never
   runs out): the wall time, the writes, the commit retries, and whether
   :func:`credits.verify.verify_users` finds the user's ledger clean afterwards.
@@ -21,10 +25,13 @@ Options: ``--writes`` (measured writes of each kind), ``--threads`` and ``--per-
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import bench_helpers
 from bench_helpers import Option, interleaved, quiet_logs
@@ -36,9 +43,13 @@ from credits.ledger import CreditType, Direction, LedgerRequest, Source
 
 PROJECT = "demo-credits-bench"
 GOAL_RATIO = 2.5
+GOAL_BLOCKS_RATIO = 1.3
+"""Most the write/bare ratio may grow from 1 open block to 50."""
+BLOCKS = (1, 50)
+BLOCK_CREDITS = 1_000_000
+"""Each block's credits: the measured debits of 1 never empty one, so the count of open blocks stays."""
 WARMUP = 1000
 ROUND = 10
-SEQ_UID = "bench-seq"
 HOT_UID = "bench-hot"
 HOT_SEED = 1_000_000
 OPTIONS = [
@@ -71,18 +82,37 @@ def _request(
     )
 
 
-def _ledger_write(i: int) -> None:
-    ledger.write_ledger_entry(_request(SEQ_UID, f"bench:seq:{i}", type=CreditType.IMAGE))
+def _blocks_uid(blocks: int) -> str:
+    return f"bench-blocks-{blocks}"
 
 
-def _ledger_write_cold(i: int) -> None:
-    ledger.forget_remembered_balances()
-    ledger.write_ledger_entry(_request(SEQ_UID, f"bench:cold:{i}", type=CreditType.IMAGE))
+def open_blocks(blocks: int) -> None:
+    """Give a user ``blocks`` open blocks: all but one expire, a day apart from 30 days on."""
+    uid = _blocks_uid(blocks)
+    now = datetime.now(UTC)
+    for n in range(blocks):
+        expires_at = now + timedelta(days=30 + n) if n < blocks - 1 else None
+        request = _request(uid, f"bench:open:{uid}:{n}", amount=BLOCK_CREDITS, type=CreditType.IMAGE)
+        ledger.write_ledger_entry(dataclasses.replace(request, expires_at=expires_at))
+    assert len(ledger.read_balances(uid).blocks) == blocks
+
+
+def _debit(blocks: int, *, remembered: bool) -> Callable[[int], None]:
+    uid = _blocks_uid(blocks)
+    kind = "remembered" if remembered else "read"
+
+    def write(i: int) -> None:
+        if not remembered:
+            ledger.forget_remembered_balances()
+        request = _request(uid, f"bench:{kind}:{uid}:{i}", direction=Direction.DEBIT, type=CreditType.IMAGE)
+        ledger.write_ledger_entry(request)
+
+    return write
 
 
 def _bare_write(i: int) -> None:
     # A ledger entry's document, as the ledger lays it out, written alone: only the ledger's own work differs.
-    request = _request(SEQ_UID, f"bench:bare:{i}", type=CreditType.IMAGE)
+    request = _request("bench-bare", f"bench:bare:{i}", type=CreditType.IMAGE)
     db().collection("bench").document(f"d{i}").set(ledger.entry_document(request, amount=1, balance_after=i, seq=i))
 
 
@@ -131,16 +161,30 @@ def measure_contention(threads: int, per_thread: int, *, remember: bool, uid: st
 
 def run(writes: int, threads: int, per_thread: int) -> None:
     print(f"latency: {WARMUP} warm-up writes of each kind, then {writes} each in rounds of {ROUND}")
-    kinds = [("remembered", _ledger_write), ("read", _ledger_write_cold), ("bare", _bare_write)]
     with quiet_logs():
-        latency = interleaved(kinds, calls=writes, round_size=ROUND, warmup=WARMUP)
-    print(latency["remembered"].line("write_ledger_entry (balance remembered)"))
-    print(latency["read"].line("write_ledger_entry (balance read)      "))
-    print(latency["bare"].line("bare single-document write             "))
-    for label in ("remembered", "read"):
-        ratio = latency[label].median_ms / latency["bare"].median_ms
-        verdict = "met" if ratio <= GOAL_RATIO else "not met"
-        print(f"ratio ({label}) {ratio:.2f} (goal <= {GOAL_RATIO}: {verdict})")
+        for blocks in BLOCKS:
+            open_blocks(blocks)
+        kinds: list[tuple[str, Callable[[int], None]]] = [
+            (f"{state} {blocks}", _debit(blocks, remembered=state == "remembered"))
+            for blocks in BLOCKS
+            for state in ("remembered", "read")
+        ]
+        latency = interleaved([*kinds, ("bare", _bare_write)], calls=writes, round_size=ROUND, warmup=WARMUP)
+    for name, _ in kinds:
+        state, blocks = name.split()
+        label = f"write_ledger_entry, {blocks:>2} open block{'s' if blocks != '1' else ' '} (balance {state})"
+        print(latency[name].line(f"{label:<58}"))
+    print(latency["bare"].line(f"{'bare single-document write':<58}"))
+    for state in ("remembered", "read"):
+        ratios = {blocks: latency[f"{state} {blocks}"].median_ms / latency["bare"].median_ms for blocks in BLOCKS}
+        for blocks, ratio in ratios.items():
+            verdict = "met" if ratio <= GOAL_RATIO else "not met"
+            print(f"ratio ({state}, {blocks} open blocks) {ratio:.2f} (goal <= {GOAL_RATIO}: {verdict})")
+        growth = ratios[BLOCKS[-1]] / ratios[BLOCKS[0]]
+        verdict = "met" if growth <= GOAL_BLOCKS_RATIO else "not met"
+        print(
+            f"  {BLOCKS[-1]} blocks / {BLOCKS[0]} block ({state}) {growth:.2f} (goal <= {GOAL_BLOCKS_RATIO}: {verdict})"
+        )
 
     for remember in (True, False):
         uid = f"{HOT_UID}-{'shared' if remember else 'separate'}"
