@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from playwright.sync_api import expect
 
@@ -62,6 +63,8 @@ def test_a_double_clicked_grant_writes_once_and_the_user_sees_it_live(open_page)
     dialog.get_by_role("combobox", name="Direction").select_option(label="Credit (add)")
     dialog.get_by_role("spinbutton", name="Amount").fill("7")
     dialog.get_by_role("textbox", name="Reason").fill(reason)
+    last_day = (datetime.now(UTC) + timedelta(days=10)).date()
+    dialog.get_by_label("Expires after (optional)").fill(last_day.isoformat())
     screenshot(page, "admin-grant")
     assert axe_violations(page) == []
     dialog.get_by_role("button", name="Grant").dblclick()
@@ -71,9 +74,12 @@ def test_a_double_clicked_grant_writes_once_and_the_user_sees_it_live(open_page)
     # One entry, whatever the double click sent; the user's open page shows it live.
     granted = [e for e in all_entries(bob_token) if e["reason"] == reason]
     assert len(granted) == 1 and granted[0]["amount"] == 7 and granted[0]["source"] == "admin_adjustment"
+    expires = datetime.combine(last_day + timedelta(days=1), datetime.min.time(), UTC)
+    assert datetime.fromisoformat(granted[0]["expiresAt"]) == expires  # spendable through the chosen day (UTC)
     assert len(all_entries(bob_token)) == entries_before + 1
     expect(bob_page.get_by_role("region", name="Balances")).to_contain_text(f"{before + 7:,}")
     assert balance_shown(bob_page, "Image credits") == before + 7
+    expect(bob_page.get_by_role("region", name="Balances")).to_contain_text("7 expire on")
 
     bob_page.goto(bob_page.url.replace("/credits", "/activity"))
     expect(bob_page.get_by_role("list", name="Activity items")).to_contain_text(reason)
