@@ -124,9 +124,9 @@ FIELD_OVERRIDES += [
     {"collectionGroup": "balances", "fieldPath": BLOCKS, "indexes": []},
 ]
 """The expiry schedule (``expiry.expire_credits``) asks every ``balances`` subcollection for
-``nextExpiry <= now``: a collection-group index on that field. The open blocks map is never
-queried, so it is exempt from indexing: each block's fields would otherwise add index entries
-to every ledger write."""
+``nextExpiry <= now``: a collection-group index on that field. The open blocks (one JSON text)
+are never queried, so they are exempt from indexing: every ledger write would otherwise index
+a text of up to several kilobytes."""
 
 
 def _index_key(index: Mapping[str, Any]) -> tuple[str, frozenset[str], tuple[tuple[str, str], ...]] | None:

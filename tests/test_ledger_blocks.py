@@ -3,6 +3,7 @@ the refund rule, expiry exactly once, the verifier's block checks, and a model t
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 import threading
@@ -18,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ledger_helpers import request, stored_entries
 
-from credits import expiry, keys, ledger, verify
+from credits import blocks, expiry, keys, ledger, verify
 from credits.errors import InsufficientCredits, InvalidArgument
 from credits.ledger import CreditType, Direction, LedgerRequest, Source
 
@@ -154,8 +155,8 @@ def test_a_job_reserved_before_an_expiry_and_refunded_after_it_follows_the_refun
     refund = job_refund(debit)  # after both plan blocks expired
 
     assert [(p.block, p.amount) for p in refund.returned_to] == [(pack.id, 5), (refund.id, 20)]
-    blocks = ledger.read_balances("u1").blocks
-    assert blocks[refund.id].expires_at == early.expires_at and blocks[refund.id].remaining == 20
+    held = ledger.read_balances("u1").blocks
+    assert held[refund.id].expires_at == early.expires_at and held[refund.id].remaining == 20
     assert expiry.expire_credits().credits == 20  # the refund's block expires as its own
     assert open_blocks("u1") == {pack.id: 10}
 
@@ -196,7 +197,7 @@ def test_a_balance_from_before_blocks_becomes_opening_blocks_on_its_next_write(f
     debit = job_debit("old", "j1", 15)
 
     stored = ledger.balance_ref("old").get().to_dict() or {}
-    assert stored["blocksSince"] == 2 and stored["blocks"]["opening-image"]["remaining"] == 25
+    assert stored["blocksSince"] == 2 and blocks.decode(stored["blocks"])["opening-image"].remaining == 25
     assert paid_by(debit) == [("opening-image", 15)]
     assert verify.verify_users(["old"]).ok
 
@@ -250,6 +251,13 @@ def test_validation_of_the_block_fields(firestore):
     assert len(stored_entries("u1")) == 3
 
 
+def set_remaining(uid: str, block_id: str, remaining: int) -> None:
+    """Tampering: change one stored block's remainder and nothing else."""
+    stored = ledger.read_balances(uid).blocks
+    changed = {**stored, block_id: dataclasses.replace(stored[block_id], remaining=remaining)}
+    ledger.balance_ref(uid).update({ledger.BLOCKS: blocks.encode(changed)})
+
+
 @pytest.mark.tampers
 def test_the_verifier_finds_blocks_that_disagree_with_the_entries(firestore):
     start = datetime.now(UTC) - timedelta(days=3)
@@ -260,11 +268,11 @@ def test_the_verifier_finds_blocks_that_disagree_with_the_entries(firestore):
     expiry.expire_credits()
     assert verify.verify_users(["u1"]).ok
 
-    ledger.balance_ref("u1").update({f"blocks.{pack.id}.remaining": 12})
+    set_remaining("u1", pack.id, 12)
     kinds = {m.kind for m in verify.verify_users(["u1"]).mismatches}
     assert kinds == {"block_mismatch", "blocks_sum_mismatch", "block_out_of_range"}
 
-    ledger.balance_ref("u1").update({f"blocks.{pack.id}.remaining": 10})
+    set_remaining("u1", pack.id, 10)
     entry = ledger.ledger_collection().where(filter=FieldFilter("source", "==", "expiration")).get()[0]
     entry.reference.update({"paidBy": [{**entry.get("paidBy")[0], "amount": 29}]})
     found = verify.verify_users(["u1"]).mismatches

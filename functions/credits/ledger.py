@@ -68,7 +68,6 @@ from typing import Any, NoReturn
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
 from google.cloud.firestore import DocumentReference, DocumentSnapshot, FieldFilter
-from google.cloud.firestore_v1.field_path import FieldPath
 from google.cloud.firestore_v1.types import WriteResult
 
 from credits import anomalies, blocks, logs
@@ -82,7 +81,7 @@ USERS = "users"
 AMOUNTS = "amounts"
 """The balance document's map from credit type to amount."""
 BLOCKS = "blocks"
-"""The balance document's map from block id to open block (:mod:`credits.blocks`)."""
+"""The balance document's open blocks (:mod:`credits.blocks`), as one JSON text (``blocks.encode``)."""
 BLOCKS_SINCE = "blocksSince"
 NEXT_EXPIRY = "nextExpiry"
 """The soonest ``expiresAt`` of the open blocks (null when none expires): what the expiry schedule queries."""
@@ -404,30 +403,28 @@ class Balances:
 
     def updates_from(self, before: Balances) -> dict[str, Any]:
         """The fields to update on the document that held ``before``: by field path, only the
-        amounts and blocks that changed or that it lacked, so that an amount of a type this code
-        does not know (one added by a newer deployment, while old and new instances both run)
-        is never dropped. A document from before blocks gets them all at once."""
+        amounts that changed or that it lacked, so that an amount of a type this code does not
+        know (one added by a newer deployment, while old and new instances both run) is never
+        dropped; the blocks when they changed, and ``nextExpiry`` when it moved. A document from
+        before blocks gets all the block fields at once."""
         changed: dict[str, Any] = {
             balance_field(credit_type): amount
             for credit_type, amount in self.amounts.items()
             if before.amounts.get(credit_type) != amount or credit_type not in before.amounts
         }
+        if before.unmigrated or before.blocks != self.blocks:
+            changed[BLOCKS] = blocks.encode(self.blocks)
         if before.unmigrated:
-            changed |= self.blocks_document()
-        else:
-            for block_id in before.blocks.keys() - self.blocks.keys():
-                changed[_block_field(block_id)] = firestore.DELETE_FIELD
-            for block_id, block in self.blocks.items():
-                if before.blocks.get(block_id) != block:
-                    changed[_block_field(block_id)] = block.document()
-            if blocks.next_expiry(before.blocks) != (soonest := blocks.next_expiry(self.blocks)):
-                changed[NEXT_EXPIRY] = soonest
+            changed[BLOCKS_SINCE] = self.blocks_since
+        soonest = blocks.next_expiry(self.blocks)
+        if before.unmigrated or blocks.next_expiry(before.blocks) != soonest:
+            changed[NEXT_EXPIRY] = soonest
         return {**changed, "seq": self.seq, "updatedAt": self.updated_at}
 
     def blocks_document(self) -> dict[str, Any]:
         """The block fields of the document: the open blocks, ``blocksSince`` and ``nextExpiry``."""
         return {
-            BLOCKS: {block_id: block.document() for block_id, block in self.blocks.items()},
+            BLOCKS: blocks.encode(self.blocks),
             BLOCKS_SINCE: self.blocks_since,
             NEXT_EXPIRY: blocks.next_expiry(self.blocks),
         }
@@ -443,9 +440,7 @@ class Balances:
         unmigrated = BLOCKS not in d
         return cls(
             amounts=amounts,
-            blocks=opening_blocks(amounts, at=d.get("updatedAt"))
-            if unmigrated
-            else {block_id: Block.from_document(block_id, b) for block_id, b in d[BLOCKS].items()},
+            blocks=opening_blocks(amounts, at=d.get("updatedAt")) if unmigrated else blocks.decode(d[BLOCKS]),
             blocks_since=seq if unmigrated else int(d.get(BLOCKS_SINCE, 0)),
             unmigrated=unmigrated,
             seq=seq,
@@ -491,12 +486,6 @@ def migrate_to_blocks(uid: str) -> bool:
             continue
         return True
     raise LedgerBusy(f"gave up migrating {uid} after {MAX_ATTEMPTS} attempts", uid=uid)
-
-
-def _block_field(block_id: str) -> str:
-    # Quoted as a field path, because an opening block's id has a hyphen.
-    path: str = FieldPath(BLOCKS, block_id).to_api_repr()
-    return path
 
 
 def balance_field(credit_type: CreditType) -> str:

@@ -3,7 +3,6 @@ import type { Entry } from "../api/client";
 import { blockFacts, blockSummary, expiringNext, expiringText } from "./blocks";
 
 const NOW = new Date("2026-11-22T12:00:00Z");
-const timestamp = (iso: string) => ({ toDate: () => new Date(iso) });
 
 function entry(fields: Partial<Entry>): Entry {
   return {
@@ -34,24 +33,25 @@ function entry(fields: Partial<Entry>): Entry {
 describe("credit blocks", () => {
   it("finds the credits that expire next per type, adding blocks that expire together", () => {
     const data = {
-      blocks: {
-        gone: { type: "image", remaining: 7, expiresAt: timestamp("2026-11-21T00:00:00Z") },
-        plan: { type: "image", remaining: 100, expiresAt: timestamp("2026-12-01T00:00:00Z") },
-        grant: { type: "image", remaining: 20, expiresAt: timestamp("2026-12-01T00:00:00Z") },
-        later: { type: "image", remaining: 9, expiresAt: timestamp("2027-01-01T00:00:00Z") },
+      blocks: JSON.stringify({
+        gone: { type: "image", remaining: 7, expiresAt: "2026-11-21T00:00:00+00:00" },
+        plan: { type: "image", remaining: 100, expiresAt: "2026-12-01T00:00:00+00:00" },
+        grant: { type: "image", remaining: 20, expiresAt: "2026-12-01T00:00:00+00:00" },
+        later: { type: "image", remaining: 9, expiresAt: "2027-01-01T00:00:00+00:00" },
         pack: { type: "image", remaining: 500, expiresAt: null },
-        video: { type: "video", remaining: 60, expiresAt: "2026-12-24T00:00:00Z" },
-      },
+        video: { type: "video", remaining: 60, expiresAt: "2026-12-24T00:00:00+00:00" },
+      }),
     };
     const next = expiringNext(data, NOW);
     expect(next).toEqual({
-      image: { amount: 120, expiresAt: "2026-12-01T00:00:00.000Z" },
-      video: { amount: 60, expiresAt: "2026-12-24T00:00:00Z" },
+      image: { amount: 120, expiresAt: "2026-12-01T00:00:00+00:00" },
+      video: { amount: 60, expiresAt: "2026-12-24T00:00:00+00:00" },
     });
     const image = next.image;
     if (!image) throw new Error("no image credits expiring");
     expect(expiringText(image, "UTC")).toBe("120 expire on Dec 1, 2026");
     expect(expiringNext({ amounts: { image: 3 } }, NOW)).toEqual({});
+    expect(expiringNext({ blocks: "not json" }, NOW)).toEqual({});
   });
 
   it("says which grants paid a debit, what an expiration took and where a refund went", () => {

@@ -14,26 +14,26 @@ export interface Expiring {
   expiresAt: string;
 }
 
-/** A stored time as an ISO string: a Firestore Timestamp (live document), a Date or a string. */
-function isoOf(value: unknown): string | null {
-  if (typeof value === "string") return value;
-  if (value instanceof Date) return value.toISOString();
-  if (value && typeof (value as { toDate?: unknown }).toDate === "function") {
-    return (value as { toDate: () => Date }).toDate().toISOString();
+/** The balance document's open blocks: one JSON text, `{id: {type, remaining, expiresAt, …}}`. */
+function openBlocks(data: Record<string, unknown> | undefined): Record<string, Record<string, unknown>> {
+  if (typeof data?.blocks !== "string") return {};
+  try {
+    const parsed: unknown = JSON.parse(data.blocks);
+    return typeof parsed === "object" && parsed !== null ? (parsed as Record<string, Record<string, unknown>>) : {};
+  } catch {
+    return {};
   }
-  return null;
 }
 
 /**
  * Per credit type, the credits that expire next and when: the remainders of the unexpired
- * open blocks with the soonest expiry, from the balance document's `blocks` map.
+ * open blocks with the soonest expiry, from the balance document's `blocks`.
  */
 export function expiringNext(data: Record<string, unknown> | undefined, now: Date): Record<string, Expiring> {
-  const blocks = data?.blocks;
-  if (typeof blocks !== "object" || blocks === null) return {};
+  const blocks = openBlocks(data);
   const soonest: Record<string, Expiring> = {};
-  for (const block of Object.values(blocks as Record<string, Record<string, unknown>>)) {
-    const expiresAt = isoOf(block?.expiresAt);
+  for (const block of Object.values(blocks)) {
+    const expiresAt = typeof block?.expiresAt === "string" ? block.expiresAt : null;
     const type = block?.type;
     const remaining = block?.remaining;
     if (
