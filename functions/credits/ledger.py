@@ -9,6 +9,13 @@ and ``balance_after`` for its type, so the ledger is a gap-free chain that
 :mod:`credits.verify` can check. Credit types are data: :class:`CreditType` lists them, and
 no code names one to decide what another does (a balance is looked up by its type).
 
+The balance document also keeps the user's open credit blocks (:mod:`credits.blocks`):
+every credit opens one, a debit takes from the unexpired ones in the spending order and
+records its ``paidBy``, a job's refund gives back to them, an ``expiration`` takes what is
+left of an expired one (:mod:`credits.expiry`). :func:`_apply` works that out, and the
+blocks change in the same commit as the entry and the amounts, so their remainders of a
+type always add up to its amount.
+
 A write is one atomic commit guarded by preconditions (optimistic concurrency).
 :func:`write_ledger_entry` makes up to :data:`MAX_ATTEMPTS` attempts, each in named steps:
 
