@@ -6,8 +6,9 @@ What a newcomer sees: demo-alice with ten days of generations (two AI influencer
 Nova, images and videos, a few failed and refunded), a plan refresh at the start, a purchase
 a few days ago and an admin grant, more entries than the Credits usage table's first page,
 items under Today, Yesterday and earlier dates; demo-bob and demo-carol with less, each low
-on one balance; daily summaries of every past day; and an anomaly of each kind the product
-records in normal operation (one of Carol's jobs lost its trigger deliveries, and the job
+on one balance (Bob's trial credits expired, Carol's welcome credits expire in a month);
+daily summaries of every past day; and an anomaly of each kind the product records in
+normal operation (one of Carol's jobs lost its trigger deliveries, and the job
 billing sweeper charged it minutes later).
 
 **History** is written in-process by the flows' own functions, each inside
@@ -270,6 +271,13 @@ class History:
                 number += 1
 
     def bob(self) -> None:
+        # Trial credits that last three days: his first jobs spend them before the pack he buys,
+        # and what is left expires (an expiration in his Activity, a bucket in the summaries).
+        trial_ends = self.at(6, "08:00")
+        self.admin_grant(
+            BOB, self.at(9, "08:00"), 20, "Trial credits, valid for 3 days", "trial-bob", expires=trial_ends
+        )
+        self.expiry_run(trial_ends + timedelta(minutes=15), expected=1)
         self.purchase(BOB, self.at(8, "10:12"), pack="price_pack_image_100", n=1)
         pack = self.purchase(BOB, self.at(7, "19:31"), pack="price_pack_video_60", n=2)
         image = IMAGE_SETTINGS[0]
@@ -473,6 +481,17 @@ class History:
 
         self.add(at, f"{user.uid if user else '-'} {label}", deliver)
 
+    def expiry_run(self, at: datetime, *, expected: int) -> None:
+        """The 15-minute expiry schedule's run at ``at``, writing what has expired by then."""
+        from credits import expiry
+
+        def run(when: datetime) -> None:
+            report = expiry.expire_credits(when, around=lambda n: ledger_time(when + timedelta(microseconds=n)))
+            if report.expired != expected:
+                raise RuntimeError(f"the expiry run at {when} expired {report.expired} blocks, expected {expected}")
+
+        self.add(at, "expiry run", run)
+
     def admin_grant(
         self, user: DemoUser, at: datetime, amount: int, reason: str, key: str, *, expires: datetime | None = None
     ) -> None:
@@ -481,15 +500,17 @@ class History:
         from credits.ledger import CreditType, Direction
 
         def grant(when: datetime) -> None:
-            body = admin.AdjustRequest(
-                uid=user.uid,
-                type=CreditType.IMAGE,
-                direction=Direction.CREDIT,
-                amount=amount,
-                reason=reason,
-                idempotencyKey=key,
-                expiresAt=expires,
-            )
+            fields = {
+                "uid": user.uid,
+                "type": CreditType.IMAGE,
+                "direction": Direction.CREDIT,
+                "amount": amount,
+                "reason": reason,
+                "idempotencyKey": key,
+                "expiresAt": expires,
+            }
+            # The grant is checked as on the day it was made: its expiry was then in the future.
+            body = admin.AdjustRequest.model_validate(fields, context={"now": when})
             with ledger_time(when):
                 admin.adjust(Caller(uid=ADMIN.uid, admin=True, email=ADMIN.email), body)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, model_validator
 
 from credits import keys, ledger
 from credits.auth import Caller
@@ -36,11 +36,14 @@ class AdjustRequest(BaseModel):
     """A grant's expiry (ISO 8601 with an offset), in the future; none: the credits never expire."""
 
     @model_validator(mode="after")
-    def _expiry_fits(self) -> AdjustRequest:
+    def _expiry_fits(self, info: ValidationInfo) -> AdjustRequest:
+        """A grant's expiry must be later than now: the clock's, or for a tool writing history
+        the time it writes at (``model_validate(..., context={"now": at})``)."""
         if self.expiresAt is not None:
             if self.direction is not Direction.CREDIT:
                 raise ValueError("expiresAt is for grants (direction credit) only")
-            if self.expiresAt <= datetime.now(UTC):
+            now = (info.context or {}).get("now") or datetime.now(UTC)
+            if self.expiresAt <= now:
                 raise ValueError("expiresAt must be in the future")
         return self
 

@@ -118,6 +118,14 @@ def test_seed_writes_ten_days_of_consistent_history():
     assert bob is not None and carol is not None
     assert bob["video"] < 20 and carol["image"] < 20
 
+    # Bob's trial credits: his first jobs spent them before his pack did, and the rest expired.
+    (trial,) = [e for e in entries["demo-bob"] if e.data["reason"] == "Trial credits, valid for 3 days"]
+    (expired,) = [e.data for e in entries["demo-bob"] if e.data["source"] == "expiration"]
+    spent = [p["amount"] for e in entries["demo-bob"] for p in e.data.get("paidBy", []) if p["block"] == trial.id]
+    assert expired["paidBy"][0]["block"] == trial.id and len(spent) > 1
+    assert sum(spent) == 20  # the expiration's part is one of them
+    assert expired["createdAt"] - trial.data["expiresAt"] == timedelta(minutes=15)  # the next schedule run
+
     # Daily summaries of every past day, built from the same entries.
     for days_ago in range(1, 10):
         day = today - timedelta(days=days_ago)
