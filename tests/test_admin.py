@@ -114,6 +114,20 @@ def test_a_grant_may_expire_and_only_a_grant_in_the_future():
     ):
         with pytest.raises(ValidationError):
             body(**refused)
+    # A tool writing history checks the expiry against the time it writes at.
+    then = datetime.now(UTC) - timedelta(days=9)
+    fields = {
+        "uid": "bob",
+        "type": "image",
+        "direction": "credit",
+        "amount": 5,
+        "reason": "trial",
+        "idempotencyKey": "t",
+    }
+    past = admin.AdjustRequest.model_validate_json(
+        json.dumps(fields | {"expiresAt": (then + timedelta(days=3)).isoformat()}), context={"now": then}
+    )
+    assert past.expiresAt == then + timedelta(days=3)
 
 
 def test_video_credits_can_be_granted():
