@@ -133,7 +133,7 @@ def test_two_expiry_runs_at_once_write_one_expiration(firestore):
     for run in runs:
         run.join()
 
-    assert sum(r.expired for r in reports) == 6
+    assert sum(r.expired for r in reports) == 6 and sum(r.failed for r in reports) == 0
     assert sum(r.credits for r in reports) == sum(10 + n for n in range(6))
     expirations = [e for e in stored_entries() if e["source"] == "expiration"]
     assert len(expirations) == 6
@@ -165,7 +165,7 @@ def test_a_clawback_is_capped_at_the_spendable_credits(firestore):
     start = datetime.now(UTC) - timedelta(days=2)
     with ledger.entry_time(start):
         grant("u1", 50, start + timedelta(days=1))
-    grant("u1", 7)
+    pack = grant("u1", 7)
     taken = ledger.write_ledger_entry(
         request(
             direction=Direction.DEBIT,
@@ -177,7 +177,35 @@ def test_a_clawback_is_capped_at_the_spendable_credits(firestore):
         )
     ).entry
     assert (taken.amount, taken.meta["requestedAmount"]) == (7, 30)
-    expiry.expire_credits()
+    assert paid_by(taken) == [(pack.id, 7)]
+    assert expiry.expire_credits().credits == 50
+    assert ledger.read_balances("u1").of(IMAGE) == 0
+
+
+def test_a_clawback_takes_back_its_own_purchase_first(firestore):
+    plan = grant("u1", 40, datetime.now(UTC) + timedelta(days=3))
+    pack = grant("u1", 30)
+    grant("u1", 30)  # an older pack would come first in the spending order among lasting credits
+    clawback = request(direction=Direction.DEBIT, amount=35, source=Source.PURCHASE_REVERSAL, created_by="stripe")
+    taken = ledger.write_ledger_entry(dataclasses.replace(clawback, first_block=pack.id)).entry
+    assert paid_by(taken) == [(pack.id, 30), (plan.id, 5)]
+
+
+def test_an_expiration_takes_what_a_refund_gave_back_and_a_stale_run_replays_it(firestore):
+    start = datetime.now(UTC) - timedelta(days=3)
+    with ledger.entry_time(start):
+        plan = grant("u1", 20, start + timedelta(days=1))
+    with ledger.entry_time(start + timedelta(hours=1)):
+        debit = job_debit("u1", "j1", 5)
+    seen = ledger.read_balances("u1").blocks[plan.id]  # a run reads 15 before the refund commits
+    with ledger.entry_time(start + timedelta(hours=2)):
+        job_refund(debit)  # back to the plan block, unexpired then
+
+    first = expiry.expire_block("u1", seen)
+    again = expiry.expire_block("u1", seen)  # a stale run with the same view: a replay, not a conflict
+
+    assert (first.entry.amount, first.replayed, again.replayed, again.entry.id) == (20, False, True, first.entry.id)
+    assert ledger.read_balances("u1").of(IMAGE) == 0
 
 
 def as_before_blocks(uid: str) -> None:

@@ -17,7 +17,7 @@ from credits import ledger, payments, verify
 from credits import stripe_events as se
 from credits.errors import InvalidArgument
 from credits.firestore_client import db
-from credits.ledger import CreditType, Direction, Source
+from credits.ledger import CreditType, Direction, LedgerRequest, Source
 from credits.payments import Outcome
 
 pytestmark = pytest.mark.usefixtures("firestore")
@@ -153,8 +153,41 @@ def test_plan_credits_expire_as_the_catalog_says_and_packs_last(monkeypatch):
     assert deliver(event).outcome is Outcome.DUPLICATE  # the same expiry on every delivery
 
 
+def test_a_plan_line_without_a_period_grants_lasting_credits_and_a_redelivery_of_an_old_grant_is_a_duplicate():
+    event = se.invoice_paid(
+        event_id="evt_np", uid="alice", plan="price_plan_video_monthly", invoice_id="in_np", subscription_id="s"
+    )
+    del event["data"]["object"]["lines"]["data"][0]["period"]
+    assert deliver(event).entries[0].expires_at is None
+
+    # A grant written before credits could expire: its request had no expiry. The same event
+    # delivered again now asks for one, and is still the same credit.
+    old = se.invoice_paid(
+        event_id="evt_old", uid="bob", plan="price_plan_video_monthly", invoice_id="in_old", subscription_id="s"
+    )
+    ledger.write_ledger_entry(
+        LedgerRequest(
+            uid="bob",
+            type=CreditType.VIDEO,
+            direction=Direction.CREDIT,
+            amount=120,
+            source=Source.SUBSCRIPTION_GRANT,
+            idempotency_key="credit:subscription_grant:in_old",
+            created_by="stripe",
+            reason="Credits refreshed (Video plan)",
+            invoice_id="in_old",
+        )
+    )
+    assert deliver(old).outcome is Outcome.DUPLICATE
+    assert ledger.read_balances("bob").of(CreditType.VIDEO) == 120
+
+
 def test_full_refund_claws_back_the_pack():
-    deliver(checkout())
+    plan = se.invoice_paid(
+        event_id="evt_p", uid="alice", plan="price_plan_pro_monthly", invoice_id="in_p", subscription_id="s"
+    )
+    deliver(plan)  # plan credits expire first, but the refund takes back the pack's own credits
+    bought = deliver(checkout()).entries[0]
     event = se.charge_refunded(
         event_id="evt_r1", charge_id="ch_1", payment_intent="pi_1", amount=1000, amount_refunded=1000
     )
@@ -162,13 +195,14 @@ def test_full_refund_claws_back_the_pack():
     handled = deliver(event)
 
     entry = handled.entries[0]
+    assert [(p.block, p.amount) for p in entry.paid_by] == [(bought.id, 100)]
     assert (entry.source, entry.direction, entry.amount, entry.payment_id) == (
         Source.PURCHASE_REVERSAL,
         Direction.DEBIT,
         100,
         "pi_1",
     )
-    assert ledger.read_balances("alice").of(CreditType.IMAGE) == 0
+    assert ledger.read_balances("alice").of(CreditType.IMAGE) == 300
     assert deliver(event).outcome is Outcome.DUPLICATE
 
 

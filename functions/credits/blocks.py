@@ -41,7 +41,7 @@ class Block:
     type: str
     """The credit type, as stored."""
     amount: int
-    """What the block held when it was opened or reopened."""
+    """What the block held when it was opened (a reopened block keeps it)."""
     remaining: int
     """What is left of it: never below zero, never above ``amount``."""
     expires_at: datetime | None
@@ -92,12 +92,14 @@ def decode(text: str) -> dict[str, Block]:
 
 @dataclass(frozen=True, kw_only=True)
 class Part:
-    """What one debit took from one block (its "paid by"), or what a refund gave back to one."""
+    """What one debit took from one block (its "paid by"), or what a refund gave back to one.
+
+    It keeps the block's expiry, amount and opening time, so that a refund can reopen the
+    block as it was."""
 
     block: str
     amount: int
     expires_at: datetime | None
-    """The block's expiry, amount and opening time, so that a refund can reopen it as it was."""
     block_amount: int
     block_created_at: datetime
 
@@ -142,8 +144,14 @@ def spendable(blocks: Blocks, credit_type: str, now: datetime) -> int:
     return sum(b.remaining for b in blocks.values() if b.type == credit_type and not b.is_expired(now))
 
 
-def take(blocks: Blocks, credit_type: str, amount: int, now: datetime) -> tuple[list[Part], dict[str, Block]] | None:
-    """The parts a debit of ``amount`` takes and the open blocks after it; None when they cannot cover it."""
+def take(
+    blocks: Blocks, credit_type: str, amount: int, now: datetime, *, first: str | None = None
+) -> tuple[list[Part], dict[str, Block]] | None:
+    """The parts a debit of ``amount`` takes and the open blocks after it; None when they cannot cover it.
+
+    ``first`` names a block to take from before the spending order (a clawback takes back the
+    purchase it reverses first), if it is open and unexpired.
+    """
     if amount <= 0:
         raise ValueError("a debit takes a positive amount")
     if spendable(blocks, credit_type, now) < amount:
@@ -151,7 +159,9 @@ def take(blocks: Blocks, credit_type: str, amount: int, now: datetime) -> tuple[
     after = dict(blocks)
     parts: list[Part] = []
     left = amount
-    for block in spending_order(b for b in blocks.values() if b.type == credit_type and not b.is_expired(now)):
+    order = spending_order(b for b in blocks.values() if b.type == credit_type and not b.is_expired(now))
+    order.sort(key=lambda b: b.id != first)  # stable: the named block first, the rest in order
+    for block in order:
         if left == 0:
             break
         part = min(block.remaining, left)
@@ -188,7 +198,7 @@ def give_back(
         returned.append(part)
     if late:
         amount = sum(p.amount for p in late)
-        expires_at = min(p.expires_at for p in late if p.expires_at is not None)
+        expires_at = min(p.expires_at for p in late if p.expires_at)
         opened = Block(
             id=refund_id, type=credit_type, amount=amount, remaining=amount, expires_at=expires_at, created_at=now
         )
@@ -227,7 +237,7 @@ def expiring_next(blocks: Blocks, credit_type: str, now: datetime) -> tuple[int,
 
 
 def _set(blocks: dict[str, Block], block: Block) -> None:
-    """Keep a block with a remainder; a block emptied to zero is closed and leaves the map."""
+    """Keep a block with a remainder; a block emptied to zero is closed and dropped."""
     if block.remaining > 0:
         blocks[block.id] = block
     else:

@@ -4,8 +4,10 @@ A block past its ``expiresAt`` is no longer spent (:mod:`credits.blocks`), but i
 remainder still counts in the balance until this schedule writes its ``expiration`` entry:
 a debit of exactly the remainder, key ``debit:expiration:<blockId>``, that takes the block
 and nothing else. So the entry is written exactly once, also when two runs overlap or a run
-comes late (the second finds the key used, or the block closed), and an expiry never takes
-credits a debit already spent, nor drives a balance below zero.
+comes late (the second finds the key used: a replay), and an expiry never takes credits a
+debit already spent, nor drives a balance below zero. The entry takes the block's whole
+remainder when it commits, so a refund that gave credits back to the block just before it
+expired is expired with it.
 
 **Which users.** Each balance document keeps ``nextExpiry``, the soonest ``expiresAt`` of its
 open blocks, updated in the same commit as the blocks. A run asks every ``balances``
@@ -31,7 +33,7 @@ from google.cloud.firestore import FieldFilter
 
 from credits import blocks, keys, ledger, logs
 from credits.blocks import Block
-from credits.errors import CreditsError, InvalidArgument
+from credits.errors import CreditsError
 from credits.firestore_client import db
 from credits.ledger import Balances, CreditType, Direction, LedgerRequest, LedgerWrite, Source
 
@@ -45,7 +47,7 @@ class ExpiryReport:
     credits: int = 0
     """Credits those entries took."""
     skipped: int = 0
-    """Blocks another run (or an earlier one) had expired already."""
+    """Blocks whose expiration another run had written already (a replay of its key)."""
     failed: int = 0
     """Blocks whose expiration failed; the next run tries again."""
 
@@ -71,10 +73,7 @@ def expire_credits(
             try:
                 with around(n):
                     write = expire_block(user.id, block)
-            except InvalidArgument:
-                report.skipped += 1  # closed in the meantime: a concurrent run expired it
-                continue
-            except CreditsError as exc:
+            except CreditsError as exc:  # a concurrent run's expiration comes back as a replay, not as this
                 report.failed += 1
                 logs.error(
                     "credit expiry failed", event="credit_expiry_failed", uid=user.id, block=block.id, error=repr(exc)

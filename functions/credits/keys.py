@@ -47,8 +47,9 @@ def purchase_reversal(charge_id: str, amount_refunded: int) -> str:
 
 
 def expiration(block_id: str) -> str:
-    """The expiry of what remains of a credit block: ``debit:expiration:<blockId>`` (a block's id
-    is the id of the entry that opened it, so it names one block of one user)."""
+    """The expiry of what remains of a credit block: ``debit:expiration:<blockId>``. A block's id
+    is the id of the entry that opened it, so it names one block of one user; the
+    ``opening-<type>`` blocks of a migrated balance share ids but never expire."""
     return f"{Direction.DEBIT}:{Source.EXPIRATION}:{block_id}"
 
 

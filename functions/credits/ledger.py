@@ -204,19 +204,26 @@ class LedgerRequest:
     """For a job's refund: the debit's "paid by" parts, returned to their blocks (the refund rule
     of :mod:`credits.blocks`) instead of opening a new block. They must add up to ``amount``."""
     block: str | None = None
-    """For an ``expiration`` debit: the expired block whose remainder it takes (at most ``amount``)."""
+    """For an ``expiration`` debit: the expired block whose whole remainder it takes (``amount``
+    is the remainder the caller saw; a refund may have added to it since)."""
+    first_block: str | None = None
+    """For a clawback: the block it takes from first (the purchase it reverses), then the
+    spending order. Not part of the fingerprint: it is the entry the request's payment made."""
 
     def fingerprint(self) -> str:
         """A hash of :meth:`decisive`: the same key with another fingerprint is a conflict."""
         return hashlib.sha256(json.dumps(self.decisive(), sort_keys=True).encode()).hexdigest()
 
     def decisive(self) -> dict[str, Any]:
-        """Every parameter that decides what the entry is, by its stored name; ``meta`` is context only."""
+        """Every parameter that decides what the entry is, by its stored name; ``meta`` is context only.
+
+        An expiration's amount is not: the block decides it, and two runs may have seen its
+        remainder before and after a refund added to it."""
         return {
             "uid": self.uid,
             "type": str(self.type),
             "direction": str(self.direction),
-            "amount": self.amount,
+            "amount": None if self.block else self.amount,
             "source": str(self.source),
             "reason": self.reason,
             "jobId": self.job_id,
@@ -225,7 +232,7 @@ class LedgerRequest:
             "createdBy": self.created_by,
             "capAtBalance": self.cap_at_balance,
             # Only when set, so that the fingerprints of keys used before blocks existed still match.
-            **({"expiresAt": self.expires_at.isoformat()} if self.expires_at else {}),
+            **({"expiresAt": self.expires_at.astimezone(UTC).isoformat()} if self.expires_at else {}),
             **({"block": self.block} if self.block else {}),
         }
 
@@ -409,8 +416,8 @@ class Balances:
         return {AMOUNTS: stored, **self.blocks_document(), "seq": self.seq, "updatedAt": self.updated_at}
 
     def updates_from(self, before: Balances) -> dict[str, Any]:
-        """The fields to update on the document that held ``before``: by field path, only the
-        amounts that changed or that it lacked, so that an amount of a type this code does not
+        """The fields to update on the document that held ``before``: the amounts by field path,
+        only those that changed or that it lacked, so that an amount of a type this code does not
         know (one added by a newer deployment, while old and new instances both run) is never
         dropped; the blocks when they changed, and ``nextExpiry`` when it moved. A document from
         before blocks gets all the block fields at once."""
@@ -640,8 +647,12 @@ def _validate_blocks(request: LedgerRequest) -> None:
             raise InvalidArgument("the parts given back must add up to the amount", field="gives_back")
     if (request.source is Source.EXPIRATION) != (request.block is not None):
         raise InvalidArgument("an expiration, and only an expiration, names the block it expires", field="block")
-    if request.block is not None and not _UID.match(request.block):
-        raise InvalidArgument("block must be a block id", field="block")
+    for name in ("block", "first_block"):
+        value = getattr(request, name)
+        if value is not None and (not isinstance(value, str) or not _UID.match(value)):
+            raise InvalidArgument(f"{name} must be a block id", field=name)
+    if request.first_block is not None and request.direction is not Direction.DEBIT:
+        raise InvalidArgument("only a debit takes from a block first", field="first_block")
 
 
 def validate_key(key: object) -> None:
@@ -881,17 +892,21 @@ def _apply(target: _Target, balances: Balances, now: datetime) -> _Change | _Ref
         open_blocks = {**balances.blocks, opened.id: opened}
         fields = {"expiresAt": request.expires_at}
         return _Change(amount=request.amount, balance_after=after, blocks=open_blocks, entry_fields=fields)
-    spendable = blocks.spendable(balances.blocks, credit_type, now)
+    # Never more than the balance, even if the blocks held more (they cannot, but a debit must
+    # not be the one to find out by driving a balance below zero).
+    spendable = min(blocks.spendable(balances.blocks, credit_type, now), current)
     if request.block is not None:
         block = balances.blocks.get(request.block)
-        if block is None or block.type != credit_type or not block.is_expired(now):
+        if block is None or block.type != credit_type or not block.is_expired(now) or block.remaining > current:
             message = f"block {request.block} has no expired {credit_type} credits left"
             return _Refusal(spendable=spendable, error=InvalidArgument(message, field="block", block=request.block))
-        part, open_blocks = blocks.expire(balances.blocks, block.id, min(request.amount, block.remaining))
+        part, open_blocks = blocks.expire(balances.blocks, block.id, block.remaining)
         fields = {"paidBy": [part.document()]}
         return _Change(amount=part.amount, balance_after=current - part.amount, blocks=open_blocks, entry_fields=fields)
     amount = min(request.amount, spendable) if request.cap_at_balance and spendable > 0 else request.amount
-    taken = blocks.take(balances.blocks, credit_type, amount, now)
+    if amount > spendable:
+        return _Refusal(spendable=spendable)
+    taken = blocks.take(balances.blocks, credit_type, amount, now, first=request.first_block)
     if taken is None:
         return _Refusal(spendable=spendable)
     parts, open_blocks = taken

@@ -37,7 +37,7 @@ from google.cloud import firestore
 from google.cloud.firestore import DocumentReference
 
 from credits import anomalies, keys, ledger, logs
-from credits.errors import InsufficientCredits, InvalidArgument
+from credits.errors import IdempotencyConflict, InsufficientCredits, InvalidArgument
 from credits.firestore_client import db
 from credits.ledger import CreditType, Direction, LedgerEntry, LedgerRequest, Source
 
@@ -216,8 +216,8 @@ def _checkout_completed(event: stripe.Event) -> Handled:
     if not uid or item is None or item.kind is not ItemKind.PACK or not payment_intent:
         return _unattributed(event, uid=uid, priceId=price_id, paymentId=payment_intent)
     invoice_id = _get(session, "invoice") or session.id
-    # The session's own time, the same in every delivery, so that a redelivery has the same expiry.
-    bought = _timestamp(_get(session, "created") or event.created)
+    # The session's own time, the same in every event about it, so that a redelivery has the same expiry.
+    bought = _timestamp(_get(session, "created"))
     request = LedgerRequest(
         uid=uid,
         type=item.credit_type,
@@ -264,8 +264,13 @@ def _invoice_paid(event: stripe.Event) -> Handled:
         return _unattributed(event, uid=uid, invoiceId=invoice.id, planLines=len(plans))
     item, line = plans[0]
     quantity = _get(line, "quantity") or 1
-    # The line's period is the one the grant pays for; a renewal invoice's own period is the one before.
-    period_end = _get(line, "period", "end") or _get(invoice, "period_end")
+    # The line's period is the one the grant pays for: a renewal invoice's own period is the one
+    # before, and a first invoice's is an instant. A line without one grants credits that last.
+    period_end = _get(line, "period", "end")
+    if period_end is None and item.rollover is not None:
+        logs.warning(
+            "plan line without a period: its credits do not expire", event="plan_period_missing", invoiceId=invoice.id
+        )
     request = LedgerRequest(
         uid=uid,
         type=item.credit_type,
@@ -279,7 +284,7 @@ def _invoice_paid(event: stripe.Event) -> Handled:
         meta={
             "stripeEventId": event.id,
             "subscriptionId": _get(subscription, "subscription"),
-            "periodStart": _get(line, "period", "start") or _get(invoice, "period_start"),
+            "periodStart": _get(line, "period", "start"),
             "periodEnd": period_end,
         },
         expires_at=item.expires_at(period_end=_timestamp(period_end)),
@@ -325,6 +330,7 @@ def _charge_refunded(event: stripe.Event) -> Handled:
         invoice_id=purchase.invoice_id,
         meta={"stripeEventId": event.id, "chargeId": charge.id, "purchaseEntryId": purchase.id},
         cap_at_balance=True,
+        first_block=purchase.id,  # take back the refunded pack's own credits first
     )
     try:
         write = ledger.write_ledger_entry(request)
@@ -350,9 +356,18 @@ def _credits_for(credits: int, refunded: int, paid: int) -> int:
 
 def _credit(event: stripe.Event, request: LedgerRequest, invoice_id: str, invoice: dict[str, Any]) -> Handled:
     ref = invoice_ref(invoice_id)
-    write = ledger.write_ledger_entry(
-        request, also=lambda entry_id: [(ref, {**invoice, "entryIds": firestore.ArrayUnion([entry_id])})]
-    )
+    try:
+        write = ledger.write_ledger_entry(
+            request, also=lambda entry_id: [(ref, {**invoice, "entryIds": firestore.ArrayUnion([entry_id])})]
+        )
+    except IdempotencyConflict:
+        # An event credited before its expiry was part of the request (credits from before
+        # blocks): the same credit, so a redelivery is a duplicate, not a conflict.
+        existing = ledger.find_entry_by_key(request.idempotency_key)
+        same = (request.uid, request.type, request.amount, request.source)
+        if existing is None or (existing.uid, existing.type, existing.amount, existing.source) != same:
+            raise
+        return _duplicate(event, existing)
     if write.replayed:
         return _duplicate(event, write.entry)
     return Handled(outcome=Outcome.PROCESSED, event_id=event.id, event_type=event.type, entries=[write.entry])

@@ -167,10 +167,14 @@ def check_blocks(uid: str, entries: Iterable[LedgerEntry], balances: ledger.Bala
 
     entries = list(entries)
     opening: dict[CreditType, int] = defaultdict(int)
-    for entry in entries[: balances.blocks_since]:
-        opening[entry.type] += entry.delta
-    replayed = {block_id: block.remaining for block_id, block in ledger.opening_blocks(opening, at=now).items()}
-    for entry in entries[balances.blocks_since :]:
+    for entry in entries:
+        if entry.seq <= balances.blocks_since:
+            opening[entry.type] += entry.delta
+    opening_blocks = ledger.opening_blocks(opening, at=now)
+    replayed = {block_id: block.remaining for block_id, block in opening_blocks.items()}
+    # What each block is (its type and expiry), as the entry that opened it says.
+    opened = {block_id: (block.type, block.expires_at) for block_id, block in opening_blocks.items()}
+    for entry in (e for e in entries if e.seq > balances.blocks_since):
         at = {"entry_id": entry.id, "type": str(entry.type)}
         if entry.direction is Direction.DEBIT:
             paid = sum(part.amount for part in entry.paid_by)
@@ -188,8 +192,11 @@ def check_blocks(uid: str, entries: Iterable[LedgerEntry], balances: ledger.Bala
         elif entry.returned_to:
             for part in entry.returned_to:
                 replayed[part.block] = replayed.get(part.block, 0) + part.amount
+                if part.block == entry.id:
+                    opened[entry.id] = (str(entry.type), part.expires_at)
         else:
             replayed[entry.id] = entry.amount
+            opened[entry.id] = (str(entry.type), entry.expires_at)
     open_blocks = {block_id: left for block_id, left in replayed.items() if left > 0}
     for block_id in sorted(open_blocks.keys() | balances.blocks.keys()):
         block = balances.blocks.get(block_id)
@@ -199,6 +206,11 @@ def check_blocks(uid: str, entries: Iterable[LedgerEntry], balances: ledger.Bala
             mismatch("block_mismatch", message, block=block_id, expected=open_blocks.get(block_id, 0), found=stored)
         if block is None:
             continue
+        if block_id in opened and (block.type, block.expires_at) != opened[block_id]:
+            kind, expires = opened[block_id]
+            stored_as = f"{block.type} expiring {block.expires_at}"
+            message = f"block {block_id} is stored as {stored_as}, its entry opened {kind} expiring {expires}"
+            mismatch("block_mismatch", message, block=block_id, type=block.type)
         if not 0 < block.remaining <= block.amount:
             message = f"block {block_id} holds {block.remaining} of {block.amount}"
             mismatch("block_out_of_range", message, block=block_id, type=block.type, found=block.remaining)

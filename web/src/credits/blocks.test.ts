@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Entry } from "../api/client";
-import { blockFacts, blockSummary, expiringNext, expiringText } from "./blocks";
+import { blockFacts, blockSummary, expiringNext, expiringText, nextChange } from "./blocks";
 
 const NOW = new Date("2026-11-22T12:00:00Z");
 
@@ -52,6 +52,10 @@ describe("credit blocks", () => {
     expect(expiringText(image, "UTC")).toBe("120 expire on Dec 1, 2026");
     expect(expiringNext({ amounts: { image: 3 } }, NOW)).toEqual({});
     expect(expiringNext({ blocks: "not json" }, NOW)).toEqual({});
+    // The card is redrawn a second after the soonest expiry; a far one waits as long as a timer can.
+    expect(nextChange(next, NOW)).toBe(Date.parse("2026-12-01T00:00:00Z") - NOW.getTime() + 1000);
+    expect(nextChange({}, NOW)).toBeNull();
+    expect(nextChange({ video: { amount: 1, expiresAt: "2030-01-01T00:00:00Z" } }, NOW)).toBe(2 ** 31 - 1);
   });
 
   it("says which grants paid a debit, what an expiration took and where a refund went", () => {

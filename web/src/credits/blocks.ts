@@ -54,6 +54,13 @@ export function expiringNext(data: Record<string, unknown> | undefined, now: Dat
   return soonest;
 }
 
+/** Milliseconds until the soonest of these expires (at most a timer's longest wait), or null. */
+export function nextChange(expiring: Record<string, Expiring>, now: Date): number | null {
+  const times = Object.values(expiring).map((e) => Date.parse(e.expiresAt));
+  if (times.length === 0) return null;
+  return Math.min(Math.max(0, Math.min(...times) - now.getTime()) + 1000, 2 ** 31 - 1);
+}
+
 /** "120 expire on Dec 1, 2026". */
 export function expiringText(expiring: Expiring, timeZone?: string): string {
   return `${count(expiring.amount)} expire on ${localDate(expiring.expiresAt, timeZone)}`;

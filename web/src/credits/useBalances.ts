@@ -7,7 +7,7 @@
 import { useEffect, useState } from "react";
 import { watchDocument } from "../firebase";
 import { amountsOf } from "./balances";
-import { type Expiring, expiringNext } from "./blocks";
+import { type Expiring, expiringNext, nextChange } from "./blocks";
 
 export interface LiveBalances {
   status: "loading" | "ready" | "error";
@@ -17,22 +17,35 @@ export interface LiveBalances {
   expiring: Record<string, Expiring>;
 }
 
+interface Watched {
+  uid: string;
+  status: LiveBalances["status"];
+  data: Record<string, unknown> | undefined;
+}
+
 export function useBalances(uid: string): LiveBalances {
-  const [state, setState] = useState<LiveBalances & { uid: string }>({
-    uid,
-    status: "loading",
-    amounts: {},
-    expiring: {},
-  });
+  const [state, setState] = useState<Watched>({ uid, status: "loading", data: undefined });
+  const [now, setNow] = useState(() => new Date());
   useEffect(
     () =>
       watchDocument(
         ["users", uid, "balances", "current"],
-        (data) =>
-          setState({ uid, status: "ready", amounts: amountsOf(data), expiring: expiringNext(data, new Date()) }),
+        (data) => {
+          setNow(new Date());
+          setState({ uid, status: "ready", data });
+        },
         () => setState((s) => ({ ...s, uid, status: "error" })),
       ),
     [uid],
   );
-  return state.uid === uid ? state : { status: "loading", amounts: {}, expiring: {} };
+  const expiring = expiringNext(state.data, now);
+  // Credits that expire leave "N expire on …" at that moment, not at the next write.
+  const wait = nextChange(expiring, now);
+  useEffect(() => {
+    if (wait === null) return;
+    const timer = setTimeout(() => setNow(new Date()), wait);
+    return () => clearTimeout(timer);
+  }, [wait]);
+  if (state.uid !== uid) return { status: "loading", amounts: {}, expiring: {} };
+  return { status: state.status, amounts: amountsOf(state.data), expiring };
 }
