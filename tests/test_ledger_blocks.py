@@ -281,8 +281,12 @@ def test_validation_of_the_block_fields(firestore):
 
 def set_remaining(uid: str, block_id: str, remaining: int) -> None:
     """Tampering: change one stored block's remainder and nothing else."""
+    tamper(uid, block_id, remaining=remaining)
+
+
+def tamper(uid: str, block_id: str, **fields: Any) -> None:
     stored = ledger.read_balances(uid).blocks
-    changed = {**stored, block_id: dataclasses.replace(stored[block_id], remaining=remaining)}
+    changed = {**stored, block_id: dataclasses.replace(stored[block_id], **fields)}
     ledger.balance_ref(uid).update({ledger.BLOCKS: blocks.encode(changed)})
 
 
@@ -305,6 +309,15 @@ def test_the_verifier_finds_blocks_that_disagree_with_the_entries(firestore):
     entry.reference.update({"paidBy": [{**entry.get("paidBy")[0], "amount": 29}]})
     found = verify.verify_users(["u1"]).mismatches
     assert {(m.kind, m.block) for m in found} == {("paid_by_mismatch", None), ("block_mismatch", plan.id)}
+
+    # A lasting block made to expire later than its entry says (or a plan's made to last) is found.
+    entry.reference.update({"paidBy": [{**entry.get("paidBy")[0], "amount": 30}]})
+    assert verify.verify_users(["u1"]).ok
+    tamper("u1", pack.id, expires_at=datetime.now(UTC) + timedelta(days=400))
+    found = verify.verify_users(["u1"]).mismatches
+    assert [(m.kind, m.block) for m in found] == [("block_mismatch", pack.id)] and "its entry opened" in found[
+        0
+    ].message
 
 
 def test_eight_threads_debit_across_blocks_while_the_expiry_runs_twice(firestore):
