@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from datetime import UTC, datetime
 
 import pytest
 
 from credits import export
+from credits.blocks import Part
 from credits.ledger import CreditType, Direction, LedgerEntry, Source
 
 
@@ -55,6 +57,18 @@ def test_lines_parse_back_with_the_csv_module():
         "",
     )
     assert rows[1]["reason"] == 'comma, "quote"\nnewline'
+    assert (rows[0]["expires_at_utc"], rows[0]["blocks"]) == ("", "")
+
+
+def test_a_debit_lists_the_blocks_that_paid_it_and_a_credit_its_expiry():
+    part = Part(
+        block="b1", amount=6, expires_at=None, block_amount=9, block_created_at=datetime(2026, 1, 1, tzinfo=UTC)
+    )
+    debit = dataclasses.replace(entry("paid"), paid_by=(part, dataclasses.replace(part, block="b2", amount=4)))
+    credit = dataclasses.replace(entry("granted", 2), expires_at=datetime(2026, 2, 1, 12, tzinfo=UTC))
+    rows = list(csv.DictReader(io.StringIO("".join(export.csv_lines([debit, credit])))))
+    assert (rows[0]["blocks"], rows[0]["expires_at_utc"]) == ("b1:6;b2:4", "")
+    assert (rows[1]["blocks"], rows[1]["expires_at_utc"]) == ("", "2026-02-01T12:00:00Z")
 
 
 def test_lines_are_produced_lazily():

@@ -5,7 +5,12 @@ ledger in batches of 500, so memory stays flat whatever the size of the export. 
 an enum with a header map, in this order:
 
 ``created_at_utc, entry_id, type, direction, amount, balance_after, source, reason, job_id,
-payment_id, invoice_id, created_by``
+payment_id, invoice_id, created_by, expires_at_utc, blocks``
+
+``expires_at_utc`` is when a credit's block expires (empty: never, or not a credit);
+``blocks`` says which credit blocks an entry touched: a debit's "paid by", a refund's
+"returned to", as ``<blockId>:<amount>`` parts separated by ``;`` (docs/ledger.md, "Credit
+blocks"). Both come last, so that a reader of the earlier columns by position is unchanged.
 
 Times are UTC ISO 8601. ``reason`` can hold admin or user text, so a cell that starts with
 ``=``, ``+``, ``-``, ``@``, a tab or a carriage return is prefixed with ``'`` to keep a
@@ -36,6 +41,8 @@ class Column(enum.StrEnum):
     PAYMENT_ID = "payment_id"
     INVOICE_ID = "invoice_id"
     CREATED_BY = "created_by"
+    EXPIRES_AT = "expires_at"
+    BLOCKS = "blocks"
 
 
 HEADERS: dict[Column, str] = {
@@ -51,6 +58,8 @@ HEADERS: dict[Column, str] = {
     Column.PAYMENT_ID: "payment_id",
     Column.INVOICE_ID: "invoice_id",
     Column.CREATED_BY: "created_by",
+    Column.EXPIRES_AT: "expires_at_utc",
+    Column.BLOCKS: "blocks",
 }
 
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -63,7 +72,7 @@ def neutralise(cell: str) -> str:
 
 def row(entry: LedgerEntry) -> list[str]:
     values: dict[Column, object] = {
-        Column.CREATED_AT: entry.created_at.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        Column.CREATED_AT: _utc(entry.created_at),
         Column.ENTRY_ID: entry.id,
         Column.TYPE: entry.type,
         Column.DIRECTION: entry.direction,
@@ -75,12 +84,18 @@ def row(entry: LedgerEntry) -> list[str]:
         Column.PAYMENT_ID: entry.payment_id,
         Column.INVOICE_ID: entry.invoice_id,
         Column.CREATED_BY: entry.created_by,
+        Column.EXPIRES_AT: _utc(entry.expires_at) if entry.expires_at else None,
+        Column.BLOCKS: ";".join(f"{part.block}:{part.amount}" for part in entry.paid_by or entry.returned_to),
     }
     # Numbers are written as numbers; only text can carry a formula.
     return [
         str(value) if isinstance(value, int) else neutralise("" if value is None else str(value))
         for value in (values[column] for column in Column)
     ]
+
+
+def _utc(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def csv_lines(entries: Iterable[LedgerEntry]) -> Iterator[str]:
