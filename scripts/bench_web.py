@@ -386,10 +386,8 @@ class Writer:
             invoice_id=f"in_bench_{n}",
             subscription_id=f"sub_bench_{self.user.uid}_{plan}",
             amount_paid=payments.CATALOG[plan].unit_amount,
+            period_start=int(step.at.timestamp()),
         )
-        invoice = event["data"]["object"]
-        invoice["period_start"] = int(step.at.timestamp())
-        invoice["period_end"] = int((step.at + timedelta(days=30)).timestamp())
         self._stripe(seed_demo.dated(event, step.at))
 
     def _stripe(self, event: dict[str, Any]) -> None:

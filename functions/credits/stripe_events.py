@@ -85,8 +85,10 @@ def invoice_paid(
     invoice_id: str,
     subscription_id: str,
     amount_paid: int = 1999,
+    period_start: int | None = None,
 ) -> dict[str, Any]:
-    now = int(time.time())
+    """A subscription's paid invoice for one 30-day period from ``period_start`` (default: now)."""
+    start = int(time.time()) if period_start is None else period_start
     invoice = {
         "id": invoice_id,
         "object": "invoice",
@@ -96,8 +98,8 @@ def invoice_paid(
         "amount_paid": amount_paid,
         "currency": "usd",
         "hosted_invoice_url": f"https://invoice.stripe.com/i/{invoice_id}",
-        "period_start": now,
-        "period_end": now + 30 * 86400,
+        "period_start": start,
+        "period_end": start + 30 * 86400,
         "parent": {
             "type": "subscription_details",
             "quote_details": None,
@@ -115,7 +117,7 @@ def invoice_paid(
                     "object": "line_item",
                     "amount": amount_paid,
                     "quantity": 1,
-                    "period": {"start": now, "end": now + 30 * 86400},
+                    "period": {"start": start, "end": start + 30 * 86400},
                     "pricing": {
                         "type": "price_details",
                         "price_details": {"price": plan, "product": f"prod_{plan}"},
