@@ -52,7 +52,7 @@ def test_an_expired_block_pays_nothing_and_cannot_cover_a_debit():
     assert [(p.block, p.amount) for p in parts] == [("pack", 5)]
     assert remaining(after) == {"plan": 20}
     assert [b.id for b in blocks.due(after, at)] == ["plan"]
-    part, left = blocks.expire(after, "plan", 20)
+    part, left = blocks.expire(after, "plan")
     assert (part.block, part.amount, left) == ("plan", 20, {})
 
 

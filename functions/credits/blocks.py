@@ -212,14 +212,12 @@ def due(blocks: Blocks, now: datetime) -> list[Block]:
     return spending_order(b for b in blocks.values() if b.is_expired(now) and b.remaining > 0)
 
 
-def expire(blocks: Blocks, block_id: str, amount: int) -> tuple[Part, dict[str, Block]]:
-    """The part an expiration of ``amount`` takes from its block, and the open blocks after it."""
+def expire(blocks: Blocks, block_id: str) -> tuple[Part, dict[str, Block]]:
+    """The part an expiration takes, the block's whole remainder, and the open blocks after it."""
     block = blocks[block_id]
-    if not 0 < amount <= block.remaining:
-        raise ValueError(f"block {block_id} holds {block.remaining}, cannot expire {amount}")
     after = dict(blocks)
-    _set(after, replace(block, remaining=block.remaining - amount))
-    return Part.of(block, amount), after
+    _set(after, replace(block, remaining=0))
+    return Part.of(block, block.remaining), after
 
 
 def next_expiry(blocks: Blocks) -> datetime | None:

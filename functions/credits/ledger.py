@@ -419,15 +419,15 @@ class Balances:
         """The fields to update on the document that held ``before``: the amounts by field path,
         only those that changed or that it lacked, so that an amount of a type this code does not
         know (one added by a newer deployment, while old and new instances both run) is never
-        dropped; the blocks when they changed, and ``nextExpiry`` when it moved. A document from
+        dropped; the blocks, and ``nextExpiry`` when it moved. A document from
         before blocks gets all the block fields at once."""
         changed: dict[str, Any] = {
             balance_field(credit_type): amount
             for credit_type, amount in self.amounts.items()
             if before.amounts.get(credit_type) != amount or credit_type not in before.amounts
         }
-        if before.unmigrated or before.blocks != self.blocks:
-            changed[BLOCKS] = blocks.encode(self.blocks)
+        # Every entry changes a block (a credit opens one, a debit takes, a refund gives back).
+        changed[BLOCKS] = blocks.encode(self.blocks)
         if before.unmigrated:
             changed[BLOCKS_SINCE] = self.blocks_since
         soonest = blocks.next_expiry(self.blocks)
@@ -900,7 +900,7 @@ def _apply(target: _Target, balances: Balances, now: datetime) -> _Change | _Ref
         if block is None or block.type != credit_type or not block.is_expired(now) or block.remaining > current:
             message = f"block {request.block} has no expired {credit_type} credits left"
             return _Refusal(spendable=spendable, error=InvalidArgument(message, field="block", block=request.block))
-        part, open_blocks = blocks.expire(balances.blocks, block.id, block.remaining)
+        part, open_blocks = blocks.expire(balances.blocks, block.id)
         fields = {"paidBy": [part.document()]}
         return _Change(amount=part.amount, balance_after=current - part.amount, blocks=open_blocks, entry_fields=fields)
     amount = min(request.amount, spendable) if request.cap_at_balance and spendable > 0 else request.amount
