@@ -40,6 +40,8 @@ for _ in $(seq 180); do
   sleep 1
 done
 
+# Data kept from an older version is brought to today's shape (docs/ledger.md, "Existing data").
+if [[ ${#import_args[@]} -gt 0 ]]; then "$PYTHON" scripts/migrate_balances.py; fi
 "$PYTHON" scripts/seed_demo.py
 cat <<EOF
 

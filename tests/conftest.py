@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT / "functions"))
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "scripts"))  # the offline tools the tests check (check_indexes)
 
-from emulators import FirestoreEmulator, Suite  # noqa: E402
+from emulators import AuthEmulator, FirestoreEmulator, Suite  # noqa: E402
 
 TEST_PROJECT = "demo-credits-test"
 
@@ -36,6 +36,34 @@ def firestore_emulator() -> Iterator[FirestoreEmulator]:
         yield emulator
     finally:
         emulator.stop()
+
+
+@pytest.fixture(scope="session")
+def auth_emulator() -> Iterator[AuthEmulator]:
+    emulator = AuthEmulator.start(ROOT, project=TEST_PROJECT)
+    os.environ["FIREBASE_AUTH_EMULATOR_HOST"] = emulator.host
+    try:
+        yield emulator
+    finally:
+        emulator.stop()
+        del os.environ["FIREBASE_AUTH_EMULATOR_HOST"]
+
+
+@pytest.fixture
+def accounts(auth_emulator: AuthEmulator, firestore: FirestoreEmulator) -> Callable[..., None]:
+    """``accounts("alice", "bob")``: make users of those uids (emails ``<uid>@example.com``) in an
+    emptied Auth emulator, which the Admin SDK in this process talks to."""
+    from firebase_admin import auth
+
+    from credits.accounts import firebase_app
+
+    auth_emulator.reset()
+
+    def make(*uids: str) -> None:
+        for uid in uids:
+            auth.create_user(uid=uid, email=f"{uid}@example.com", app=firebase_app())
+
+    return make
 
 
 def pytest_configure(config: pytest.Config) -> None:

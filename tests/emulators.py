@@ -7,6 +7,7 @@ leaves nothing behind.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -92,6 +93,49 @@ class FirestoreEmulator:
 
     def reset(self) -> None:
         url = f"http://{self.host}/emulator/v1/projects/{self.project}/databases/(default)/documents"
+        urllib.request.urlopen(urllib.request.Request(url, method="DELETE"), timeout=30).close()
+
+    def stop(self) -> None:
+        _stop(self.process)
+
+
+@dataclass
+class AuthEmulator:
+    """The Firebase Auth emulator alone, on free ports, for tests of code that looks users up."""
+
+    host: str
+    project: str
+    process: subprocess.Popen[bytes]
+
+    @classmethod
+    def start(cls, root: Path, *, project: str) -> AuthEmulator:
+        port, hub, logging = free_port(), free_port(), free_port()
+        folder = root / ".local" / f"auth-emulator-{port}"
+        folder.mkdir(parents=True, exist_ok=True)
+        emulators = {
+            "auth": {"port": port},
+            "hub": {"port": hub},
+            "logging": {"port": logging},
+            "ui": {"enabled": False},
+        }
+        (folder / "firebase.json").write_text(json.dumps({"emulators": emulators}))
+        log = folder / "emulator.log"
+        process = subprocess.Popen(
+            ["firebase", "emulators:start", "--only", "auth", "--project", project, "--config", "firebase.json"],
+            cwd=folder,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            _wait_for(f"http://127.0.0.1:{port}/", process, 120, log)
+        except Exception:
+            _stop(process)
+            raise
+        return cls(host=f"127.0.0.1:{port}", project=project, process=process)
+
+    def reset(self) -> None:
+        url = f"http://{self.host}/emulator/v1/projects/{self.project}/accounts"
         urllib.request.urlopen(urllib.request.Request(url, method="DELETE"), timeout=30).close()
 
     def stop(self) -> None:

@@ -209,8 +209,8 @@ def test_test_checkout_urls_name_a_fresh_session_and_the_pack():
         checkout.new_test_checkout_url("price_plan_video_monthly")
 
 
-@pytest.mark.usefixtures("firestore")
-def test_completing_a_test_session_credits_once_through_the_webhook_code():
+def test_completing_a_test_session_credits_once_through_the_webhook_code(accounts):
+    accounts("alice")
     request = checkout.CompleteTestCheckout(session="cs_test_abcdef012345", pack="price_pack_video_60")
 
     first = checkout.complete_test_checkout("alice", request, webhook_secret=WEBHOOK_SECRET)
@@ -234,8 +234,8 @@ def test_completing_a_test_session_credits_once_through_the_webhook_code():
     assert (invoice["uid"], invoice["amount"], invoice["currency"]) == ("alice", 1499, "usd")
 
 
-@pytest.mark.usefixtures("firestore")
-def test_a_test_session_belongs_to_whoever_completed_it_first():
+def test_a_test_session_belongs_to_whoever_completed_it_first(accounts):
+    accounts("alice", "mallory")
     request = checkout.CompleteTestCheckout(session="cs_test_sharedsession", pack="price_pack_image_100")
     checkout.complete_test_checkout("alice", request, webhook_secret=WEBHOOK_SECRET)
     with pytest.raises(IdempotencyConflict):

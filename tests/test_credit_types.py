@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from emulators import FirestoreEmulator
 
-from credits.ledger import CreditType
+from credits.ledger import BALANCE_FIELDS, CreditType, check_credit_type_names
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -88,14 +88,15 @@ observed = {
     "feed": feed.to_api()["items"],
     "by_type": summary["byType"]["audio"],
     "by_source": summary["bySource"]["text2audio"],
+    "document": ledger.balance_ref("u").get().to_dict(),
 }
 with open(sys.argv[1], "w") as out:
     json.dump(observed, out, default=str)
 """
 
 
-def follow_the_recipe(copy: Path) -> None:
-    for name, anchor, line in RECIPE:
+def follow_the_recipe(copy: Path, recipe: list[tuple[str, str, str]] = RECIPE) -> None:
+    for name, anchor, line in recipe:
         path = copy / "credits" / name
         lines = path.read_text().splitlines(keepends=True)
         at = [n for n, text in enumerate(lines) if text.startswith(anchor)]
@@ -104,10 +105,15 @@ def follow_the_recipe(copy: Path) -> None:
         path.write_text("".join(lines))
 
 
-def test_a_third_credit_type_and_job_source_need_only_the_recipe(firestore: FirestoreEmulator, tmp_path: Path):
-    assert "audio" not in set(CreditType)
+def copy_of_the_functions(tmp_path: Path) -> Path:
     copy = tmp_path / "functions"
     shutil.copytree(ROOT / "functions" / "credits", copy / "credits", ignore=shutil.ignore_patterns("__pycache__"))
+    return copy
+
+
+def test_a_third_credit_type_and_job_source_need_only_the_recipe(firestore: FirestoreEmulator, tmp_path: Path):
+    assert "audio" not in set(CreditType)
+    copy = copy_of_the_functions(tmp_path)
     follow_the_recipe(copy)
     result = tmp_path / "observed.json"
     try:
@@ -140,6 +146,7 @@ def test_a_third_credit_type_and_job_source_need_only_the_recipe(firestore: Fire
         "video": 1000,
         "audio": 40,
     }
+    assert (seen["document"]["audio"], seen["document"]["video"]) == (40, 1000)  # a type's field is its name
     assert seen["mismatches"] == []
     items = {item["id"]: item for item in seen["feed"]}
     assert items["job:song"]["credits"]["type"] == "audio"
@@ -159,3 +166,29 @@ def test_a_job_source_that_is_not_a_job_kind_is_never_charged():
     assert pricing.job_kind("purchase") is None and pricing.job_kind("nonsense") is None
     jobs.job_ref("j").set({"uid": "u", "status": "queued", "source": "purchase", "numImages": 1, "quality": "hq"})
     assert jobs.bill_job("j").action is jobs.Action.INVALID
+
+
+@pytest.mark.parametrize("name", sorted(BALANCE_FIELDS))
+def test_a_credit_type_named_like_a_field_of_the_balance_document_is_refused(name: str):
+    with pytest.raises(ValueError, match=f"credit type '{name}' is named like a field of the balance document"):
+        check_credit_type_names(["image", name])
+
+
+@pytest.mark.parametrize("name", ["", "Image", "image credits", "a.b", "x" * 33, "9lives"])
+def test_a_credit_type_that_is_no_plain_field_name_is_refused(name: str):
+    with pytest.raises(ValueError, match="lower-case"):
+        check_credit_type_names([name])
+
+
+def test_the_functions_do_not_load_with_a_credit_type_named_like_a_balance_field(tmp_path: Path):
+    copy = copy_of_the_functions(tmp_path)
+    follow_the_recipe(copy, [("ledger.py", '    VIDEO = "video"', '    SEQ = "seq"')])
+    run = subprocess.run(
+        [sys.executable, "-c", "import credits.ledger"],
+        env={**os.environ, "PYTHONPATH": str(copy)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode != 0
+    assert "credit type 'seq' is named like a field of the balance document" in run.stderr

@@ -6,8 +6,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from credits import keys, ledger, payments
 from credits import stripe_events as se
 from credits.ledger import Source
@@ -49,9 +47,9 @@ def deliver(event: dict[str, Any]) -> payments.Handled:
     return payments.receive(payload.encode(), header, SECRET)
 
 
-@pytest.mark.usefixtures("firestore")
-def test_a_refund_finds_its_purchase_by_the_key_the_purchase_was_written_under(monkeypatch):
+def test_a_refund_finds_its_purchase_by_the_key_the_purchase_was_written_under(monkeypatch, accounts):
     """Whatever form the purchase key takes, the clawback looks the purchase up by that same form."""
+    accounts("alice")
     monkeypatch.setattr(keys, "purchase", lambda payment_intent: f"credit:purchase:v2:{payment_intent}")
     bought = deliver(
         se.checkout_completed(

@@ -236,13 +236,13 @@ def test_the_migration_script_turns_every_balance_into_opening_blocks_once(fires
         grant(uid, 3, type=CreditType.VIDEO)
         as_before_blocks(uid)
     grant("new", 5)
-    script = [sys.executable, str(ROOT / "scripts" / "migrate_blocks.py")]
+    script = [sys.executable, str(ROOT / "scripts" / "migrate_balances.py")]
 
     first = subprocess.run(script, capture_output=True, text=True, timeout=60, check=True)
     again = subprocess.run(script, capture_output=True, text=True, timeout=60, check=True)
 
-    assert first.stdout.strip() == "2 users migrated, 1 already had blocks"
-    assert again.stdout.strip() == "0 users migrated, 3 already had blocks"
+    assert first.stdout.strip() == "2 users migrated, 1 already in today's shape"
+    assert again.stdout.strip() == "0 users migrated, 3 already in today's shape"
     assert open_blocks("a") == {"opening-image": 40, "opening-video": 3}
     assert (ledger.read_balances("b").blocks_since, ledger.read_balances("b").unmigrated) == (2, False)
     assert paid_by(job_debit("a", "j1", 5)) == [("opening-image", 5)]

@@ -22,6 +22,13 @@ from credits.payments import Outcome
 
 pytestmark = pytest.mark.usefixtures("firestore")
 
+
+@pytest.fixture(autouse=True)
+def users(accounts) -> None:
+    """The buyers are users of the project (Firebase Auth); "mallory" is not."""
+    accounts("alice", "bob")
+
+
 SECRET = "whsec_unit_test"
 
 
@@ -275,6 +282,34 @@ def test_unattributable_checkout_is_acknowledged_and_recorded(overrides):
     assert list(db().collection(ledger.LEDGER).stream()) == []
     [anomaly] = anomalies("unattributable_webhook")
     assert anomaly["eventId"] == "evt_checkout_1"
+    assert anomaly["why"] in ("the session has no metadata.uid", "metadata.pack is not a credit pack of the catalog")
+
+
+def test_a_checkout_for_a_uid_that_is_no_user_credits_nobody():
+    """A ghost balance: credits for a uid without an account could never be spent or seen."""
+    handled = deliver(checkout(uid="mallory"))
+
+    assert handled.outcome is Outcome.UNATTRIBUTED
+    assert list(db().collection(ledger.LEDGER).stream()) == []
+    assert not ledger.balance_ref("mallory").get().exists
+    assert not payments.invoice_ref("cs_1").get().exists
+    [anomaly] = anomalies("unattributable_webhook")
+    assert (anomaly["uid"], anomaly["eventId"], anomaly["why"]) == (
+        "mallory",
+        "evt_checkout_1",
+        "mallory is no user of this project",
+    )
+    assert anomaly["context"]["paymentId"] == "pi_1"
+
+
+def test_a_plan_invoice_for_a_uid_that_is_no_user_credits_nobody():
+    event = se.invoice_paid(
+        event_id="evt_inv_9", uid="mallory", plan="price_plan_pro_monthly", invoice_id="in_9", subscription_id="s"
+    )
+    assert deliver(event).outcome is Outcome.UNATTRIBUTED
+    assert list(db().collection(ledger.LEDGER).stream()) == []
+    [anomaly] = anomalies("unattributable_webhook")
+    assert anomaly["why"] == "mallory is no user of this project"
 
 
 def test_invoice_without_subscription_uid_is_recorded():

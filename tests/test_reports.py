@@ -14,8 +14,8 @@ from credits.query_spec import Position
 pytestmark = pytest.mark.usefixtures("firestore")
 
 
-def test_low_balance_users_come_lowest_first_in_typed_pages(monkeypatch):
-    monkeypatch.setattr(reports.auth, "emails_of", lambda uids: {uid: f"{uid}@example.com" for uid in uids})
+def test_low_balance_users_come_lowest_first_in_typed_pages(accounts):
+    accounts("a", "b", "c", "d")  # their emails, <uid>@example.com, come from Firebase Auth
     for uid, amount in (("a", 5), ("b", 3), ("c", 8), ("d", 30)):
         ledger.write_ledger_entry(request(uid=uid, amount=amount))
 
@@ -42,8 +42,7 @@ def test_low_balance_users_come_lowest_first_in_typed_pages(monkeypatch):
     assert shown["users"][0]["lastActivity"] == shown["users"][0]["updatedAt"]
 
 
-def test_a_cursor_of_one_report_does_not_page_another(monkeypatch):
-    monkeypatch.setattr(reports.auth, "emails_of", lambda uids: {})
+def test_a_cursor_of_one_report_does_not_page_another(accounts):
     for uid in ("a", "b", "c"):
         ledger.write_ledger_entry(request(uid=uid, amount=1))
     first = reports.low_balance_users(reports.LowBalanceFilters(below=10, limit=1))

@@ -1,21 +1,18 @@
-"""Who is calling: Firebase ID tokens, the ``admin`` custom claim, and user look-ups.
+"""Who is calling: Firebase ID tokens and the ``admin`` custom claim.
 
-The Admin SDK app is built here and nowhere else. Against the Auth emulator
-(``FIREBASE_AUTH_EMULATOR_HOST`` set) it needs no credentials; in production it uses the
-runtime's default credentials.
+The Admin SDK app is :func:`credits.accounts.firebase_app`; against the Auth emulator the SDK
+checks no signature, so the expiry is checked here as well.
 """
 
 from __future__ import annotations
 
-import functools
 import time
 from dataclasses import dataclass
 
-import firebase_admin
 from firebase_admin import auth
 
+from credits.accounts import firebase_app
 from credits.errors import InvalidArgument, NotFound, Unauthenticated
-from credits.firestore_client import project_id
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -28,11 +25,6 @@ class Caller:
     """True when the token carries the custom claim ``admin: true``."""
     email: str | None = None
     """The email in the token, when it has one."""
-
-
-@functools.cache
-def firebase_app() -> firebase_admin.App:
-    return firebase_admin.initialize_app(options={"projectId": project_id()})
 
 
 def caller_from_header(authorization: str | None, *, check_revoked: bool = False) -> Caller:
@@ -62,13 +54,6 @@ def caller_from_header(authorization: str | None, *, check_revoked: bool = False
     return Caller(uid=claims["uid"], admin=claims.get("admin") is True, email=claims.get("email"))
 
 
-def find_uid_by_email(email: str) -> str | None:
-    try:
-        return str(auth.get_user_by_email(email, app=firebase_app()).uid)
-    except (auth.UserNotFoundError, ValueError):
-        return None
-
-
 def set_admin(uid_or_email: str, admin: bool) -> str:
     """Grant or revoke the ``admin`` claim, keeping the user's other claims; returns the uid."""
     if not uid_or_email:
@@ -91,14 +76,3 @@ def set_admin(uid_or_email: str, admin: bool) -> str:
         # Tokens issued before still carry the claim: end those sessions now.
         auth.revoke_refresh_tokens(user.uid, app=firebase_app())
     return str(user.uid)
-
-
-def emails_of(uids: list[str]) -> dict[str, str | None]:
-    """The email of each uid (None when the user has none or no longer exists)."""
-    found: dict[str, str | None] = dict.fromkeys(uids)
-    for start in range(0, len(uids), 100):
-        chunk = [auth.UidIdentifier(uid) for uid in uids[start : start + 100]]
-        result = auth.get_users(chunk, app=firebase_app())
-        for user in result.users:
-            found[user.uid] = user.email
-    return found

@@ -3,11 +3,14 @@
 Every change of a balance is one immutable document in ``credits_ledger``. A user's
 balances live in ``users/{uid}/balances/current`` (a document path needs an even number
 of segments, so the checklist's ``users/{uid}/balances`` document is the ``current``
-document of that subcollection). It holds ``amounts``, a map from credit type to an
-integer, and ``seq``, the number of entries the user has; entry ``n`` carries ``seq == n``
-and ``balance_after`` for its type, so the ledger is a gap-free chain that
-:mod:`credits.verify` can check. Credit types are data: :class:`CreditType` lists them, and
-no code names one to decide what another does (a balance is looked up by its type).
+document of that subcollection). It holds one integer field per credit type at its top
+level, named by the type (``image``, ``video``), as the checklist names them and as host
+apps, mobile clients and exports read them; and ``seq``, the number of entries the user
+has; entry ``n`` carries ``seq == n`` and ``balance_after`` for its type, so the ledger is
+a gap-free chain that :mod:`credits.verify` can check. Credit types are data:
+:class:`CreditType` lists them, no code names one to decide what another does (a balance
+is looked up by its type), and no type may be named like one of the document's own
+fields (:data:`BALANCE_FIELDS`).
 
 The balance document also keeps the user's open credit blocks (:mod:`credits.blocks`):
 every credit opens one, a debit takes from the unexpired ones in the spending order and
@@ -85,13 +88,19 @@ from credits.firestore_client import db
 LEDGER = "credits_ledger"
 IDEMPOTENCY = "idempotency"
 USERS = "users"
-AMOUNTS = "amounts"
-"""The balance document's map from credit type to amount."""
+SEQ = "seq"
+UPDATED_AT = "updatedAt"
+LEGACY_AMOUNTS = "amounts"
+"""The map of amounts that balance documents held for a while instead of top-level fields:
+read, and moved to the top level by the document's next write (docs/ledger.md, "Existing data")."""
 BLOCKS = "blocks"
 """The balance document's open blocks (:mod:`credits.blocks`), as one JSON text (``blocks.encode``)."""
 BLOCKS_SINCE = "blocksSince"
 NEXT_EXPIRY = "nextExpiry"
 """The soonest ``expiresAt`` of the open blocks (null when none expires): what the expiry schedule queries."""
+BALANCE_FIELDS = frozenset({SEQ, UPDATED_AT, BLOCKS, BLOCKS_SINCE, NEXT_EXPIRY, LEGACY_AMOUNTS})
+"""The balance document's fields that are not an amount: no credit type may take one of these names."""
+_TYPE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 
 MAX_AMOUNT = 10_000_000
 """Largest amount of one entry: far above any pack or job, small enough to catch a unit mistake."""
@@ -110,6 +119,21 @@ class CreditType(enum.StrEnum):
     IMAGE = "image"
     VIDEO = "video"
 
+
+def check_credit_type_names(names: Iterable[str]) -> None:
+    """Refuse a credit type that cannot be a top-level field of the balance document of its own:
+    one named like another field of it (:data:`BALANCE_FIELDS`), or not a plain lower-case name."""
+    for name in map(str, names):
+        if name in BALANCE_FIELDS:
+            fields = ", ".join(sorted(BALANCE_FIELDS))
+            raise ValueError(f"credit type {name!r} is named like a field of the balance document ({fields})")
+        if not _TYPE_NAME.match(name):
+            raise ValueError(
+                f"credit type {name!r} must be 1-32 lower-case letters, digits or '_', starting with a letter"
+            )
+
+
+check_credit_type_names(CreditType)
 
 DEFAULT_CREDIT_TYPE = CreditType.IMAGE
 """The type a report shows when the request names none (``GET /api/admin/credits/users``)."""
@@ -373,6 +397,9 @@ class Balances:
     ``opening-<type>`` blocks by the migration (docs/ledger.md, "Existing data")."""
     unmigrated: bool = False
     """The document predates blocks: :attr:`blocks` are its amounts as opening blocks, not yet stored."""
+    legacy_amounts: Mapping[str, Any] | None = None
+    """The document keeps its amounts in the old ``amounts`` map (types this code does not
+    know included), to be moved to the top level; None when it has the checklist's shape."""
     seq: int = 0
     """How many entries the user has."""
     updated_at: datetime | None = None
@@ -382,6 +409,11 @@ class Balances:
 
     def of(self, credit_type: CreditType) -> int:
         return self.amounts.get(credit_type, 0)
+
+    @property
+    def needs_migration(self) -> bool:
+        """The stored document is not yet in today's shape (:meth:`migration`)."""
+        return self.unmigrated or self.legacy_amounts is not None
 
     def to_api(self, now: datetime | None = None) -> dict[str, Any]:
         """One integer per credit type, ``updatedAt``, and per type the credits that expire next."""
@@ -413,27 +445,37 @@ class Balances:
     def document(self) -> dict[str, Any]:
         """The whole balance document, as a user's first entry creates it."""
         stored = {str(credit_type): amount for credit_type, amount in self.amounts.items()}
-        return {AMOUNTS: stored, **self.blocks_document(), "seq": self.seq, "updatedAt": self.updated_at}
+        return {**stored, **self.blocks_document(), SEQ: self.seq, UPDATED_AT: self.updated_at}
+
+    def migration(self) -> dict[str, Any]:
+        """The fields that bring the stored document to today's shape, as they stand: the old
+        map's amounts moved to top-level fields and the map deleted; a document from before
+        blocks gets its opening blocks. Empty when it has today's shape."""
+        moved: dict[str, Any] = {}
+        if self.legacy_amounts is not None:
+            moved = {**self.legacy_amounts, LEGACY_AMOUNTS: firestore.DELETE_FIELD}
+        if self.unmigrated:
+            moved.update(self.blocks_document())
+        return moved
 
     def updates_from(self, before: Balances) -> dict[str, Any]:
-        """The fields to update on the document that held ``before``: the amounts by field path,
-        only those that changed or that it lacked, so that an amount of a type this code does not
-        know (one added by a newer deployment, while old and new instances both run) is never
-        dropped; the blocks, and ``nextExpiry`` when it moved. A document from
-        before blocks gets all the block fields at once."""
-        changed: dict[str, Any] = {
-            balance_field(credit_type): amount
+        """The fields to update on the document that held ``before``: the amounts that changed
+        or that it lacked, each its own top-level field, so that an amount of a type this code
+        does not know (one added by a newer deployment, while old and new instances both run)
+        is never dropped; the blocks, and ``nextExpiry`` when it moved. A document of an older
+        shape is brought to today's in the same update (:meth:`migration`)."""
+        changed = before.migration()
+        changed.update(
+            (str(credit_type), amount)
             for credit_type, amount in self.amounts.items()
             if before.amounts.get(credit_type) != amount or credit_type not in before.amounts
-        }
+        )
         # Every entry changes a block (a credit opens one, a debit takes, a refund gives back).
         changed[BLOCKS] = blocks.encode(self.blocks)
-        if before.unmigrated:
-            changed[BLOCKS_SINCE] = self.blocks_since
         soonest = blocks.next_expiry(self.blocks)
-        if before.unmigrated or blocks.next_expiry(before.blocks) != soonest:
+        if NEXT_EXPIRY in changed or blocks.next_expiry(before.blocks) != soonest:
             changed[NEXT_EXPIRY] = soonest
-        return {**changed, "seq": self.seq, "updatedAt": self.updated_at}
+        return {**changed, SEQ: self.seq, UPDATED_AT: self.updated_at}
 
     def blocks_document(self) -> dict[str, Any]:
         """The block fields of the document: the open blocks, ``blocksSince`` and ``nextExpiry``."""
@@ -448,17 +490,20 @@ class Balances:
         if not snap.exists:
             return cls()
         d = snap.to_dict() or {}
-        stored = d.get(AMOUNTS) or {}
+        legacy = d.get(LEGACY_AMOUNTS)
+        legacy = dict(legacy) if isinstance(legacy, Mapping) else None
+        stored = d if legacy is None else legacy
         amounts = {t: int(stored[str(t)]) for t in CreditType if str(t) in stored}
-        seq = int(d.get("seq", 0))
+        seq = int(d.get(SEQ, 0))
         unmigrated = BLOCKS not in d
         return cls(
             amounts=amounts,
-            blocks=opening_blocks(amounts, at=d.get("updatedAt")) if unmigrated else blocks.decode(d[BLOCKS]),
+            blocks=opening_blocks(amounts, at=d.get(UPDATED_AT)) if unmigrated else blocks.decode(d[BLOCKS]),
             blocks_since=seq if unmigrated else int(d.get(BLOCKS_SINCE, 0)),
             unmigrated=unmigrated,
+            legacy_amounts=legacy,
             seq=seq,
-            updated_at=d.get("updatedAt"),
+            updated_at=d.get(UPDATED_AT),
             version=snap.update_time,
         )
 
@@ -481,20 +526,21 @@ def opening_blocks(amounts: Mapping[CreditType, int], *, at: datetime | None) ->
     }
 
 
-def migrate_to_blocks(uid: str) -> bool:
-    """Store a balance from before blocks as its opening blocks; False when it has blocks already.
+def migrate_balance(uid: str) -> bool:
+    """Bring a stored balance document to today's shape (:meth:`Balances.migration`); False
+    when it has it already, or the user has none.
 
     Idempotent and safe beside live writes: the update is guarded by the document's update
-    time, and a ledger write that gets there first stores the same opening blocks itself.
+    time, and a ledger write that gets there first makes the same change itself.
     """
     for attempt in range(1, MAX_ATTEMPTS + 1):
         snap = balance_ref(uid).get()
         balances = Balances.from_snapshot(snap)
-        if not snap.exists or not balances.unmigrated:
+        if not snap.exists or not balances.needs_migration:
             return False
         try:
             option = db().write_option(last_update_time=snap.update_time)
-            balance_ref(uid).update(balances.blocks_document(), option=option)
+            balance_ref(uid).update(balances.migration(), option=option)
         except gexc.FailedPrecondition:
             time.sleep(backoff_s(attempt))
             continue
@@ -503,8 +549,8 @@ def migrate_to_blocks(uid: str) -> bool:
 
 
 def balance_field(credit_type: CreditType) -> str:
-    """The balance document's field path of one type's amount (``amounts.image``)."""
-    return f"{AMOUNTS}.{credit_type}"
+    """The balance document's field of one type's amount: the type's name (``image``)."""
+    return str(credit_type)
 
 
 ExtraWrites = Callable[[str], Iterable[tuple[DocumentReference, Mapping[str, Any]]]]
@@ -691,8 +737,7 @@ def low_balances(
         .order_by("__name__")
     )
     if after is not None:
-        # A cursor's values are a document's fields, so the amount sits in its map.
-        cursor = {AMOUNTS: {str(credit_type): after[0]}, "__name__": balance_ref(after[1])}
+        cursor = {balance_field(credit_type): after[0], "__name__": balance_ref(after[1])}
         query = query.start_after(cursor)
     found = []
     for snap in query.limit(limit).stream():

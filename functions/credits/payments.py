@@ -19,8 +19,10 @@ API version the pinned ``stripe`` package targets (``2026-10-28.endive``):
   It takes at most the balance; a shortfall is an anomaly.
 
 Every other event type is acknowledged and ignored. A duplicate delivery writes nothing
-and is recorded as an anomaly with its event id; an event that names no known user or
-price is recorded as an anomaly and acknowledged, so that Stripe stops retrying it.
+and is recorded as an anomaly with its event id; an event that names no user, a uid that is
+no user of the project (Firebase Auth), or no known price is recorded as an
+``unattributable_webhook`` anomaly saying why, and acknowledged, so that Stripe stops
+retrying it: nothing is credited.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ import stripe
 from google.cloud import firestore
 from google.cloud.firestore import DocumentReference
 
-from credits import anomalies, keys, ledger, logs
+from credits import accounts, anomalies, keys, ledger, logs
 from credits.errors import IdempotencyConflict, InsufficientCredits, InvalidArgument
 from credits.firestore_client import db
 from credits.ledger import CreditType, Direction, LedgerEntry, LedgerRequest, Source
@@ -213,8 +215,15 @@ def _checkout_completed(event: stripe.Event) -> Handled:
     price_id = _get(metadata, "pack")
     item = CATALOG.get(price_id or "")
     payment_intent = _get(session, "payment_intent")
-    if not uid or item is None or item.kind is not ItemKind.PACK or not payment_intent:
-        return _unattributed(event, uid=uid, priceId=price_id, paymentId=payment_intent)
+    context = {"uid": uid, "priceId": price_id, "paymentId": payment_intent}
+    if not uid:
+        return _unattributed(event, "the session has no metadata.uid", **context)
+    if item is None or item.kind is not ItemKind.PACK:
+        return _unattributed(event, "metadata.pack is not a credit pack of the catalog", **context)
+    if not payment_intent:
+        return _unattributed(event, "the session has no payment_intent", **context)
+    if not accounts.user_exists(uid):
+        return _unattributed(event, f"{uid} is no user of this project", **context)
     invoice_id = _get(session, "invoice") or session.id
     # The session's own time, the same in every event about it, so that a redelivery has the same expiry.
     bought = _timestamp(_get(session, "created"))
@@ -260,8 +269,13 @@ def _invoice_paid(event: stripe.Event) -> Handled:
         item = CATALOG.get(_get(line, "pricing", "price_details", "price") or "")
         if item is not None and item.kind is ItemKind.PLAN:
             plans.append((item, line))
-    if not uid or len(plans) != 1:
-        return _unattributed(event, uid=uid, invoiceId=invoice.id, planLines=len(plans))
+    context = {"uid": uid, "invoiceId": invoice.id, "planLines": len(plans)}
+    if not uid:
+        return _unattributed(event, "the subscription has no metadata.uid", **context)
+    if len(plans) != 1:
+        return _unattributed(event, f"the invoice has {len(plans)} plan lines of the catalog, not one", **context)
+    if not accounts.user_exists(uid):
+        return _unattributed(event, f"{uid} is no user of this project", **context)
     item, line = plans[0]
     quantity = _get(line, "quantity") or 1
     # The line's period is the one the grant pays for: a renewal invoice's own period is the one
@@ -394,12 +408,17 @@ def _duplicate(event: stripe.Event, entry: LedgerEntry) -> Handled:
     return Handled(outcome=Outcome.DUPLICATE, event_id=event.id, event_type=event.type, entries=[entry])
 
 
-def _unattributed(event: stripe.Event, **context: Any) -> Handled:
+def _unattributed(event: stripe.Event, why: str, **context: Any) -> Handled:
+    """Acknowledge an event that credits nobody, with an anomaly that says why.
+
+    A uid without an account is one of them: its balance could never be spent or seen.
+    """
     logs.warning(
-        "Stripe event names no known user or price",
+        f"Stripe event credits nobody: {why}",
         event="webhook_unattributed",
         stripeEventId=event.id,
         stripeEventType=event.type,
+        why=why,
         **context,
     )
     anomalies.record(
@@ -408,6 +427,7 @@ def _unattributed(event: stripe.Event, **context: Any) -> Handled:
         uid=context.get("uid"),
         eventId=event.id,
         eventType=event.type,
+        why=why,
         context=context,
     )
     return Handled(outcome=Outcome.UNATTRIBUTED, event_id=event.id, event_type=event.type)

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from google.cloud.firestore_v1.base_query import FieldFilter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from credits import auth, jobs, ledger
+from credits import accounts, jobs, ledger
 from credits.cursors import EVERYONE, Cursor, decode_time_cursor, page_of, query_binding
 from credits.errors import InvalidArgument
 from credits.ledger import CreditType, Direction, LedgerEntry, Source
@@ -173,7 +173,7 @@ def resolve_admin_query(q: str | None) -> Scope:
     else:
         kind, value = "uid", q
     if kind == "email":
-        uid = auth.find_uid_by_email(value)
+        uid = accounts.find_uid_by_email(value)
         # An unknown email matches nothing rather than everything.
         return Scope(field="uid", value=uid or f"no user with email {value}")
     return Scope(field={"uid": "uid", "job": "jobId", "payment": "paymentId"}[kind], value=value)

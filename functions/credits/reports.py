@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from credits import anomalies, auth, ledger
+from credits import accounts, anomalies, ledger
 from credits.cursors import EVERYONE, Cursor, decode_count_cursor, decode_time_cursor, page_of, query_binding
 from credits.ledger import Balances, CreditType
 from credits.query_spec import Position
@@ -70,7 +70,7 @@ def low_balance_users(filters: LowBalanceFilters) -> LowBalancePage:
     page, next_cursor = page_of(
         found, filters.limit, binding, lambda user: Position(value=user[1].of(filters.type), doc_id=user[0])
     )
-    emails = auth.emails_of([uid for uid, _ in page])
+    emails = accounts.emails_of([uid for uid, _ in page])
     users = [LowBalanceUser(uid=uid, email=emails.get(uid), balances=balances) for uid, balances in page]
     return LowBalancePage(users=users, next_cursor=next_cursor, filters=filters)
 

@@ -43,7 +43,8 @@ LOCAL_HOSTS = {"127.0.0.1", "localhost"}
 def demo(suite: Suite) -> Suite:
     """The suite with the demo data, seeded once through the product's paths."""
     suite.reset()
-    env = {k: v for k, v in os.environ.items() if k not in ("FIRESTORE_EMULATOR_HOST", "GCLOUD_PROJECT")}
+    unit_emulators = ("FIRESTORE_EMULATOR_HOST", "FIREBASE_AUTH_EMULATOR_HOST", "GCLOUD_PROJECT")
+    env = {k: v for k, v in os.environ.items() if k not in unit_emulators}
     result = subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "seed_demo.py")],
         cwd=ROOT,

@@ -194,9 +194,9 @@ def job_entries(job_id: str) -> list[Document]:
 
 
 def balance(uid: str) -> dict[str, int] | None:
-    """The user's balance per credit type (the document's ``amounts``), None before their first entry."""
+    """The user's ``image`` and ``video`` balances (top-level fields), None before their first entry."""
     doc = get_document(f"users/{uid}/balances/current")
-    return None if doc is None else {name: int(amount) for name, amount in doc.data["amounts"].items()}
+    return None if doc is None else {name: int(doc.data[name]) for name in ("image", "video")}
 
 
 def image_balance(uid: str) -> int | None:
@@ -287,7 +287,7 @@ def seed_ledger(uid: str, count: int) -> list[dict[str, Any]]:
             {
                 "update": {
                     "name": doc_name(f"users/{uid}/balances/current"),
-                    "fields": encode_fields({"amounts": {"image": 5, "video": 3}, "seq": count, "updatedAt": SEED_T0}),
+                    "fields": encode_fields({"image": 5, "video": 3, "seq": count, "updatedAt": SEED_T0}),
                 }
             }
         ]
@@ -443,6 +443,19 @@ def make_admin(user: User) -> User:
     )
     response.raise_for_status()
     return sign_in(user)
+
+
+def new_account(prefix: str) -> str:
+    """The uid of a new user of the project without a password (a buyer, say), made as the Admin SDK would."""
+    uid = unique(prefix)
+    response = requests.post(
+        f"{AUTH}/identitytoolkit.googleapis.com/v1/projects/{PROJECT}/accounts",
+        json={"localId": uid},
+        headers=OWNER,
+        timeout=HTTP_TIMEOUT_S,
+    )
+    response.raise_for_status()
+    return uid
 
 
 def token_claims(token: str) -> Json:

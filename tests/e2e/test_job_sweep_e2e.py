@@ -43,7 +43,7 @@ def repairs(admin: User) -> list[dict[str, Any]]:
 
 
 def test_the_sweeper_bills_lost_deliveries_once_even_beside_live_triggers(admin):
-    uid = helpers.unique("swept")
+    uid = helpers.new_account("swept")
     helpers.buy_image_credits(uid, tag=helpers.unique("fund"))
     settled = datetime.now(UTC) - timedelta(minutes=7)  # older than the 5-minute grace period
     # Reserved by its trigger, as every job is.

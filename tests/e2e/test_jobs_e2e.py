@@ -48,7 +48,7 @@ def billing_fields(job_id: str) -> dict[str, Any]:
 @pytest.fixture
 def buyer() -> str:
     """A user who bought a pack of 100 image credits through the Stripe webhook."""
-    uid = helpers.unique("buyer")
+    uid = helpers.new_account("buyer")
     helpers.buy_image_credits(uid, tag=helpers.unique("fund"))
     assert helpers.image_balance(uid) == PACK_CREDITS
     return uid

@@ -63,7 +63,7 @@ def test_daily_summary_runs_for_yesterday():
 def test_reconciliation_catches_a_tampered_balance_and_the_admin_api_shows_it(admin):
     yesterday = datetime.now(UTC) - timedelta(days=1)
     put_entry("victim", 1, when=yesterday, balance_after=10)
-    helpers.create_document("users/victim/balances", "current", {"amounts": {"image": 999, "video": 0}, "seq": 1})
+    helpers.create_document("users/victim/balances", "current", {"image": 999, "video": 0, "seq": 1})
 
     helpers.fire_schedule("reconcile_ledger")
 

@@ -59,7 +59,7 @@ def assert_one_purchase(uid: str, tag: str, entry_id: str) -> None:
 
 
 def test_checkout_credits_the_buyer_once_however_often_it_is_delivered() -> None:
-    buyer, bystander = helpers.unique("buyer"), helpers.unique("bystander")
+    buyer, bystander = helpers.new_account("buyer"), helpers.unique("bystander")
     tag = helpers.unique("once")
     event = checkout(buyer, tag)
 
@@ -81,7 +81,7 @@ def test_checkout_credits_the_buyer_once_however_often_it_is_delivered() -> None
 
 
 def test_concurrent_deliveries_of_one_event_credit_once() -> None:
-    buyer = helpers.unique("buyer")
+    buyer = helpers.new_account("buyer")
     tag = helpers.unique("race")
     event = checkout(buyer, tag)
 
@@ -99,7 +99,7 @@ def test_concurrent_deliveries_of_one_event_credit_once() -> None:
 
 
 def test_invoice_paid_grants_subscription_credits_once() -> None:
-    subscriber = helpers.unique("subscriber")
+    subscriber = helpers.new_account("subscriber")
     invoice_id = helpers.unique("in")
     event = stripe_events.invoice_paid(
         event_id=f"evt_{invoice_id}",
@@ -131,6 +131,26 @@ def test_invoice_paid_grants_subscription_credits_once() -> None:
     assert invoice.data["entryIds"] == [entries[0].id]
 
 
+def test_a_checkout_for_a_uid_that_is_no_user_credits_nothing_and_is_listed(admin: helpers.User) -> None:
+    ghost = helpers.unique("ghost")  # no account of that uid in Firebase Auth
+    event = checkout(ghost, helpers.unique("ghost"))
+
+    response = helpers.deliver(event)
+
+    assert outcome(response) == "unattributed"
+    assert helpers.ledger_entries(ghost) == []
+    assert helpers.balance(ghost) is None
+    listed = requests.get(
+        f"{helpers.HOSTING}/api/admin/credits/anomalies",
+        params={"kind": "unattributable_webhook"},
+        headers=admin.auth_header,
+        timeout=helpers.HTTP_TIMEOUT_S,
+    )
+    assert listed.status_code == 200
+    [anomaly] = [a for a in listed.json()["anomalies"] if a["eventId"] == event["id"]]
+    assert (anomaly["uid"], anomaly["why"]) == (ghost, f"{ghost} is no user of this project")
+
+
 def test_unknown_event_types_are_acknowledged_and_ignored() -> None:
     event = stripe_events.envelope(helpers.unique("evt"), "customer.created", {"id": "cus_1"})
     response = helpers.deliver(event)
@@ -159,7 +179,7 @@ def signed_badly(case: str, payload: str, secret: str) -> tuple[str, str | None]
 
 @pytest.mark.parametrize("case", ["tampered", "wrong-secret", "expired", "unsigned"])
 def test_unverified_events_are_rejected_and_change_nothing(case: str) -> None:
-    buyer = helpers.unique("buyer")
+    buyer = helpers.new_account("buyer")
     event = checkout(buyer, helpers.unique(case))
     payload = stripe_events.encode(event)
     body, signature = signed_badly(case, payload, helpers.webhook_secret())

@@ -58,6 +58,7 @@ export function anomalyFacts(a: Anomaly): AnomalyFact[] {
       break;
     case "unattributable_webhook":
       facts.push(
+        ["Why", str(a.why)],
         ["Event", str(a.eventId), true],
         ["Event type", str(a.eventType)],
         ["Context", typeof a.context === "string" ? a.context : a.context ? JSON.stringify(a.context) : null],

@@ -72,6 +72,19 @@ describe("anomalies", () => {
       shortfall: 60,
     } as Anomaly;
     expect(anomalyFacts(p).map((f) => f.term)).toEqual(["To take back", "Taken", "Shortfall"]);
+    const u = {
+      id: "u",
+      kind: "unattributable_webhook",
+      uid: "ghost",
+      createdAt: null,
+      why: "ghost is no user of this project",
+      eventId: "evt_1",
+      eventType: "checkout.session.completed",
+    } as Anomaly;
+    expect(anomalyFacts(u).slice(0, 2)).toEqual([
+      { term: "Why", value: "ghost is no user of this project" },
+      { term: "Event", value: "evt_1", id: true },
+    ]);
     const r = {
       id: "r",
       kind: "job_billing_repaired",

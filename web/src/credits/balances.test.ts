@@ -10,7 +10,16 @@ describe("balance cards", () => {
   });
 
   it("reads every credit type of the document as data", () => {
-    const amounts = amountsOf({ amounts: { video: 39, audio: 12, image: 284 }, seq: 7 });
+    const amounts = amountsOf({
+      video: 39,
+      audio: 12,
+      image: 284,
+      seq: 7,
+      blocksSince: 2,
+      blocks: "{}",
+      nextExpiry: null,
+      updatedAt: { seconds: 1 },
+    });
     expect(amounts).toEqual({ image: 284, video: 39, audio: 12 });
     expect(balanceCards(amounts).map((card) => [card.type, card.label, card.value])).toEqual([
       ["image", "Image credits", 284],
@@ -19,9 +28,13 @@ describe("balance cards", () => {
     ]);
   });
 
+  it("reads a document not yet moved from the amounts map", () => {
+    expect(amountsOf({ amounts: { image: 5, video: 2 }, seq: 3 })).toEqual({ image: 5, video: 2 });
+  });
+
   it("ignores what is not an amount", () => {
     expect(amountsOf(undefined)).toEqual({});
-    expect(amountsOf({ image: 5 })).toEqual({});
-    expect(amountsOf({ amounts: { image: "5", video: 2.5, audio: 3 } })).toEqual({ audio: 3 });
+    expect(amountsOf({ seq: 4, blocksSince: 1 })).toEqual({});
+    expect(amountsOf({ image: "5", video: 2.5, audio: 3 })).toEqual({ audio: 3 });
   });
 });

@@ -1,8 +1,9 @@
 /**
- * The balance cards, from the balance document `users/{uid}/balances/current`, whose
- * `amounts` map holds one integer per credit type. Every type is read as data: the image
- * and video cards are always shown (before the first entry too), and a type the page has no
- * words for yet still gets a card of its own.
+ * The balance cards, from the balance document `users/{uid}/balances/current`, which holds
+ * one integer field per credit type at its top level, named by the type (`image`, `video`),
+ * beside its bookkeeping fields. Every type is read as data: the image and video cards are
+ * always shown (before the first entry too), and a type the page has no words for yet still
+ * gets a card of its own.
  */
 import type { CreditType } from "../api/client";
 import { creditTypeLabel } from "../format";
@@ -20,10 +21,24 @@ const HINTS: Record<CreditType, string> = {
   video: "for text-to-video and image-to-video",
 };
 
-/** The document's amounts: each integer of its `amounts` map, by credit type. */
+/**
+ * The balance document's fields that are not an amount (`BALANCE_FIELDS` of the ledger core,
+ * which refuses a credit type of these names; a test holds the two lists together).
+ */
+export const BALANCE_FIELDS = ["amounts", "blocks", "blocksSince", "nextExpiry", "seq", "updatedAt"] as const;
+
+/**
+ * The document's amounts by credit type: each top-level integer that is not bookkeeping.
+ * A document not yet moved from the older `amounts` map is read from the map.
+ */
 export function amountsOf(data: Record<string, unknown> | undefined): Record<string, number> {
-  const stored = data?.amounts;
-  if (typeof stored !== "object" || stored === null) return {};
+  const legacy = data?.amounts;
+  const stored =
+    typeof legacy === "object" && legacy !== null
+      ? (legacy as Record<string, unknown>)
+      : Object.fromEntries(
+          Object.entries(data ?? {}).filter(([name]) => !(BALANCE_FIELDS as readonly string[]).includes(name)),
+        );
   return Object.fromEntries(
     Object.entries(stored).filter((pair): pair is [string, number] => Number.isInteger(pair[1])),
   );

@@ -50,7 +50,7 @@ describe("credit blocks", () => {
     const image = next.image;
     if (!image) throw new Error("no image credits expiring");
     expect(expiringText(image, "UTC")).toBe("120 expire on Dec 1, 2026");
-    expect(expiringNext({ amounts: { image: 3 } }, NOW)).toEqual({});
+    expect(expiringNext({ image: 3 }, NOW)).toEqual({});
     expect(expiringNext({ blocks: "not json" }, NOW)).toEqual({});
     // The card is redrawn a second after the soonest expiry; a far one waits as long as a timer can.
     expect(nextChange(next, NOW)).toBe(Date.parse("2026-12-01T00:00:00Z") - NOW.getTime() + 1000);

@@ -1,8 +1,8 @@
 /**
  * The user's balances, live: a Firestore listener on `users/{uid}/balances/current`, read
  * under the security rules (only its owner may). A purchase, a job or an admin grant made
- * anywhere changes the numbers on screen without a reload. The document holds `amounts`,
- * one integer per credit type (`./balances`), and the open credit blocks (`./blocks`).
+ * anywhere changes the numbers on screen without a reload. The document holds one integer
+ * per credit type, named by the type (`./balances`), and the open credit blocks (`./blocks`).
  */
 import { useEffect, useState } from "react";
 import { watchDocument } from "../firebase";
