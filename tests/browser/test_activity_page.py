@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote, urlparse
 
+import pytest
 from e2e import helpers
-from playwright.sync_api import expect
+from playwright.sync_api import Page, Route, expect
 
 from browser.conftest import (
     ALICE,
@@ -19,6 +24,44 @@ from browser.conftest import (
     sign_in,
 )
 from browser.pages import activity_list, data_layer, feed, item_links, shown_ids
+
+
+def opened_events(page: Page) -> list[dict[str, Any]]:
+    """The properties of every ``activity_item_opened`` the page has recorded, in order."""
+    return [e[2] for e in data_layer(page) if e[1] == "activity_item_opened"]
+
+
+def opened_properties(token: str, item_id: str) -> dict[str, Any]:
+    """The epic's properties of opening ``item_id``, from what its detail links to."""
+    detail = api_get(f"/api/activity/{item_id}", token)
+    return {
+        "activity_type": detail["item"]["type"],
+        "has_generation_link": detail["job"] is not None,
+        "has_credit_link": len(detail["entries"]) > 0,
+    }
+
+
+def hold_detail(page: Page, item_id: str) -> Callable[[], None]:
+    """Hold the page's request for the detail of ``item_id`` until the returned function is
+    called; it lets the request through and returns once the answer has reached the page."""
+    path = f"/api/activity/{item_id}"
+
+    def matches(url: str) -> bool:
+        return unquote(urlparse(url).path) == path
+
+    held: list[Route] = []
+    page.route(matches, lambda route: held.append(route))
+
+    def release() -> None:
+        deadline = time.monotonic() + 15
+        while not held:
+            assert time.monotonic() < deadline, f"the page never asked for {path}"
+            page.wait_for_timeout(50)
+        with page.expect_request_finished(lambda request: matches(request.url)):
+            held[0].continue_()
+        page.unroute(matches)
+
+    return release
 
 
 def test_the_feed_groups_by_day_newest_first_and_loads_more(open_page) -> None:
@@ -116,15 +159,50 @@ def test_the_drawer_opens_and_closes_from_the_keyboard_and_returns_focus(open_pa
     expect(page).to_have_url(f"{APP}/activity")
     expect(first).to_be_focused()
 
-    opened = [e[2] for e in data_layer(page) if e[1] == "activity_item_opened"]
+    # Recorded once for this opening: not again when its data arrived, nor on closing.
+    opened = opened_events(page)
     assert len(opened) == 1 and opened[0]["activity_type"].startswith("generation_")
     assert opened[0] == {
         "activity_type": opened[0]["activity_type"],
         "has_generation_link": True,
         "has_credit_link": True,
     }
+    assert opened == [opened_properties(id_token(ALICE), item_id)]
     viewed = [e[2] for e in data_layer(page) if e[1] == "activity_viewed"]
     assert viewed == [{"event_count": 50, "date_range": "30d", "event_type_filter": "all"}]
+
+
+@pytest.mark.parametrize("close", ["button", "Escape"])
+def test_a_drawer_closed_before_its_data_arrives_is_counted_once(open_page, close: str) -> None:
+    token = id_token(ALICE)
+    page = open_page().page
+    sign_in(page, ALICE, "/activity?type=credits" if close == "Escape" else "/activity")
+    link = item_links(page).first
+    item_id = str(link.get_attribute("data-item-id"))
+    expected = opened_properties(token, item_id)
+    assert opened_events(page) == []
+
+    release = hold_detail(page, item_id)
+    link.click()
+    dialog = page.get_by_role("dialog", name="Activity detail")
+    expect(dialog.get_by_role("status")).to_have_text("Loading the item")
+    if close == "Escape":
+        page.keyboard.press("Escape")
+    else:
+        dialog.get_by_role("button", name="Close").click()
+    expect(dialog).to_be_hidden()
+    assert opened_events(page) == [expected]
+
+    release()  # the data arrives after the drawer closed: no second record
+    expect(link).to_be_focused()
+    assert opened_events(page) == [expected]
+
+    # Opening the same item again is a new opening, recorded once though its data arrives.
+    link.click()
+    expect(dialog.get_by_text("Credit transaction id").first).to_be_visible()
+    dialog.get_by_role("button", name="Close").click()
+    expect(dialog).to_be_hidden()
+    assert opened_events(page) == [expected, expected]
 
 
 def test_a_deep_link_opens_the_drawer_after_a_reload_and_links_to_the_results(open_page) -> None:
@@ -132,13 +210,17 @@ def test_a_deep_link_opens_the_drawer_after_a_reload_and_links_to_the_results(op
     job = next(i for i in feed(token, type="generation") if i["status"] == "completed")
     page = open_page().page
     sign_in(page, ALICE, f"/activity/{job['id']}")
+    release = hold_detail(page, job["id"])
     page.reload()
     dialog = page.get_by_role("dialog", name="Activity detail")
-    expect(dialog).to_be_visible()
+    expect(dialog.get_by_role("status")).to_have_text("Loading the item")
+    assert opened_events(page) == []  # no list item: its properties come with the detail
+    release()
     expect(dialog.get_by_text(job["summary"])).to_be_visible()
     expect(dialog.get_by_text(job["jobId"]).first).to_be_visible()
     dialog.get_by_role("link", name="View results").click()
     expect(page).to_have_url(f"{APP}/generations/{job['jobId']}")
+    assert opened_events(page) == [opened_properties(token, job["id"])]
     expect(page.get_by_role("heading", level=1)).to_have_text(job["summary"])
     expect(page.get_by_role("heading", name="Outputs")).to_be_visible()
     screenshot(page, "generation")

@@ -42,19 +42,23 @@ export function useLocation(): Location {
   );
 }
 
+/** Whether a click on a `Link` navigates inside the app: a plain click, not one for a new tab or window. */
+export function navigatesInPlace(event: MouseEvent<HTMLAnchorElement>): boolean {
+  return !(
+    event.defaultPrevented ||
+    event.button !== 0 ||
+    event.metaKey ||
+    event.ctrlKey ||
+    event.shiftKey ||
+    event.altKey
+  );
+}
+
 /** An <a> that navigates inside the app; modified clicks (new tab, etc.) keep the browser's behaviour. */
 export function Link({ href, onClick, ...rest }: AnchorHTMLAttributes<HTMLAnchorElement> & { href: string }) {
   function handle(event: MouseEvent<HTMLAnchorElement>) {
     onClick?.(event);
-    if (
-      event.defaultPrevented ||
-      event.button !== 0 ||
-      event.metaKey ||
-      event.ctrlKey ||
-      event.shiftKey ||
-      event.altKey
-    )
-      return;
+    if (!navigatesInPlace(event)) return;
     event.preventDefault();
     navigate(href);
   }

@@ -1,12 +1,21 @@
 /** The Activity timeline: items grouped under Today, Yesterday and their dates. */
 import type { ActivityItem } from "../api/client";
 import { localTime, count } from "../format";
-import { Link } from "../router";
+import { Link, navigatesInPlace } from "../router";
 import { Time } from "../ui/bits";
 import { groupByDay } from "./grouping";
 import { creditsDelta, creditsHeadline, generationCredits, qualityLabel, statusLabel } from "./labels";
 
-export function ActivityList({ items, search }: { items: ActivityItem[]; search: string }) {
+/** `onOpen` hears of an item opened in this page (not in a new tab), before the URL changes. */
+export function ActivityList({
+  items,
+  search,
+  onOpen,
+}: {
+  items: ActivityItem[];
+  search: string;
+  onOpen: (item: ActivityItem) => void;
+}) {
   const groups = groupByDay(items, new Date());
   return (
     <ul className="activity-groups" aria-label="Activity items">
@@ -16,7 +25,12 @@ export function ActivityList({ items, search }: { items: ActivityItem[]; search:
           <ul className="activity-items">
             {group.items.map((item) => (
               <li key={item.id}>
-                <Link href={`/activity/${item.id}${search}`} className="activity-item" data-item-id={item.id}>
+                <Link
+                  href={`/activity/${item.id}${search}`}
+                  className="activity-item"
+                  data-item-id={item.id}
+                  onClick={(event) => navigatesInPlace(event) && onOpen(item)}
+                >
                   {item.kind === "generation" ? <GenerationRow item={item} /> : <CreditsRow item={item} />}
                 </Link>
               </li>

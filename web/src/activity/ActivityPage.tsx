@@ -1,6 +1,6 @@
 /** Activity: the user's generations and credit changes, newest first, with the detail drawer. */
 import { useEffect, useRef, useState } from "react";
-import { type Influencers, api } from "../api/client";
+import { type ActivityItem, type Influencers, api } from "../api/client";
 import { track } from "../analytics";
 import { navigate, useLocation } from "../router";
 import { EmptyState, Field, Notice } from "../ui/bits";
@@ -26,6 +26,11 @@ export function ActivityPage({ uid, itemId }: { uid: string; itemId: string | nu
     return { items: page.items, nextCursor: page.nextCursor };
   });
   const influencers = useInfluencers(uid, feed.status !== "loading");
+
+  // The list item the open drawer was opened from; forgotten once the drawer shows another
+  // item or closes, so that Back to it later, like a deep link, waits for its load.
+  const [openedFrom, setOpenedFrom] = useState<ActivityItem | null>(null);
+  if (openedFrom && openedFrom.id !== itemId) setOpenedFrom(null);
 
   const viewed = useRef(false);
   useEffect(() => {
@@ -104,7 +109,11 @@ export function ActivityPage({ uid, itemId }: { uid: string; itemId: string | nu
           </Field>
         </form>
         {feed.status === "error" && feed.error && <Notice tone="error">{feed.error.message}</Notice>}
-        {feed.status === "loading" ? <ActivitySkeleton /> : <ActivityList items={feed.items} search={search} />}
+        {feed.status === "loading" ? (
+          <ActivitySkeleton />
+        ) : (
+          <ActivityList items={feed.items} search={search} onOpen={setOpenedFrom} />
+        )}
         {feed.status === "ready" && feed.items.length === 0 && (
           <EmptyState title="No activity matches these filters">
             <p>Try a longer date range or another type.</p>
@@ -118,7 +127,14 @@ export function ActivityPage({ uid, itemId }: { uid: string; itemId: string | nu
           </div>
         )}
       </section>
-      {itemId && <DetailDrawer itemId={itemId} search={search} onClose={() => navigate(`/activity${search}`)} />}
+      {itemId && (
+        <DetailDrawer
+          itemId={itemId}
+          listItem={openedFrom?.id === itemId ? openedFrom : null}
+          search={search}
+          onClose={() => navigate(`/activity${search}`)}
+        />
+      )}
     </>
   );
 }

@@ -1,6 +1,6 @@
 /** The Activity detail drawer: every field of the item, ids to copy, links to results and entries. */
-import { useEffect, useState } from "react";
-import { type ActivityDetail, ApiError, type Entry, api } from "../api/client";
+import { useEffect, useRef, useState } from "react";
+import { type ActivityDetail, type ActivityItem, ApiError, type Entry, api } from "../api/client";
 import { track } from "../analytics";
 import { count, creditTypeLabel, signed, sourceLabel } from "../format";
 import { Link } from "../router";
@@ -8,27 +8,31 @@ import { BlockFacts } from "../credits/BlockFacts";
 import { CopyableId, Fact, Notice, Spinner, Time } from "../ui/bits";
 import { Dialog } from "../ui/Dialog";
 import { ACTION_LABELS, TYPE_LABELS, creditsDelta, generationCost, qualityLabel, statusLabel } from "./labels";
+import { openedToRecord } from "./opened";
 
 type Loaded =
   { status: "loading" } | { status: "ready"; detail: ActivityDetail } | { status: "error"; error: ApiError };
 
-export function DetailDrawer({ itemId, search, onClose }: { itemId: string; search: string; onClose: () => void }) {
+/**
+ * `listItem` is the list's item when the drawer was opened from the list (null for a deep
+ * link): its opening is then recorded at once, not after the load (see `opened.ts`).
+ */
+export function DetailDrawer({
+  itemId,
+  listItem,
+  search,
+  onClose,
+}: {
+  itemId: string;
+  listItem: ActivityItem | null;
+  search: string;
+  onClose: () => void;
+}) {
   const [loaded, setLoaded] = useState<Loaded & { itemId: string }>({ itemId, status: "loading" });
   useEffect(() => {
     let live = true;
     api.activityItem(itemId).then(
-      (detail) => {
-        if (!live) return;
-        setLoaded({ itemId, status: "ready", detail });
-        track({
-          name: "activity_item_opened",
-          params: {
-            activity_type: detail.item.type,
-            has_generation_link: Boolean(detail.job),
-            has_credit_link: detail.entries.length > 0,
-          },
-        });
-      },
+      (detail) => live && setLoaded({ itemId, status: "ready", detail }),
       (error: unknown) =>
         live &&
         setLoaded({
@@ -43,6 +47,18 @@ export function DetailDrawer({ itemId, search, onClose }: { itemId: string; sear
   }, [itemId]);
 
   const state: Loaded = loaded.itemId === itemId ? loaded : { status: "loading" };
+  const detail = state.status === "ready" ? state.detail : null;
+
+  // Once per opening: StrictMode's second effect run, re-renders and the detail arriving
+  // after a list opening find this item id already recorded.
+  const recorded = useRef<string | null>(null);
+  useEffect(() => {
+    const params = openedToRecord({ itemId, listItem, detail, recorded: recorded.current });
+    if (!params) return;
+    recorded.current = itemId;
+    track({ name: "activity_item_opened", params });
+  }, [itemId, listItem, detail]);
+
   return (
     <Dialog
       label="Activity detail"
