@@ -10,9 +10,10 @@ from firebase_functions.core import Change
 from firebase_functions.options import Timezone
 from google.cloud.firestore import DocumentSnapshot
 
-import credits.api
-from credits import days, expiry, job_sweep, jobs, reconcile, summaries
-from credits.config import EXPORT_LINK_SECRET, STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET
+from credits.api import routes
+from credits.core.config import EXPORT_LINK_SECRET, STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET
+from credits.flows import expiry, job_sweep, jobs
+from credits.operations import days, reconcile, summaries
 
 options.set_global_options(region="us-central1", max_instances=20)
 UTC = Timezone("Etc/UTC")
@@ -21,7 +22,7 @@ UTC = Timezone("Etc/UTC")
 @https_fn.on_request(secrets=[STRIPE_WEBHOOK_SECRET, STRIPE_SECRET_KEY, EXPORT_LINK_SECRET])
 def api(req: flask.Request) -> flask.Response:
     """The HTTP API, reached at ``/api/**`` through the Hosting rewrite."""
-    return credits.api.handle(req)
+    return routes.handle(req)
 
 
 @firestore_fn.on_document_written(document="generation_jobs/{jobId}")

@@ -6,7 +6,7 @@ started for the run, stopped after it); it
 measures with :func:`interleaved` (rounds of each kind of call in turn, so machine noise
 hits all kinds alike) and reports :class:`Latency` figures. Bulk data is written with
 :func:`bulk_create`, and entry-shaped documents are built by the ledger's own
-:func:`credits.ledger.entry_document`, so a benchmark's data has the shape the ledger writes.
+:func:`credits.core.ledger.entry_document`, so a benchmark's data has the shape the ledger writes.
 
 Importing this module puts ``functions/`` (the ``credits`` package) and ``tests/`` (the
 emulator starter) on ``sys.path``.
@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from emulators import firestore_for  # noqa: E402
 
-from credits.firestore_client import db  # noqa: E402
+from credits.core.firestore_client import db  # noqa: E402
 
 __all__ = ["ROOT", "Latency", "Option", "bulk_create", "interleaved", "main", "parse", "quiet_logs"]
 

@@ -13,7 +13,7 @@ It measures, in one run on one freshly started emulator:
   every balance has;
 * many writer threads on one user (credits and small debits on a balance that never
   runs out): the wall time, the writes, the commit retries, and whether
-  :func:`credits.verify.verify_users` finds the user's ledger clean afterwards.
+  :func:`credits.operations.verify.verify_users` finds the user's ledger clean afterwards.
 
 The ledger's JSON log lines go to ``os.devnull`` while it runs, so they still cost what
 they cost in a function but do not bury the figures.
@@ -36,10 +36,11 @@ from datetime import UTC, datetime, timedelta
 import bench_helpers
 from bench_helpers import Option, interleaved, quiet_logs
 
-from credits import ledger, verify
-from credits.errors import LedgerBusy
-from credits.firestore_client import db
-from credits.ledger import CreditType, Direction, LedgerRequest, Source
+from credits.core import ledger
+from credits.core.errors import LedgerBusy
+from credits.core.firestore_client import db
+from credits.core.ledger import CreditType, Direction, LedgerRequest, Source
+from credits.operations import verify
 
 PROJECT = "demo-credits-bench"
 GOAL_RATIO = 2.5

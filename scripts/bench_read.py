@@ -22,7 +22,7 @@ The data is bulk benchmark data, written directly with batched writes of 500 doc
 few loader threads (``bench_helpers.bulk_create``), not through the ledger (200,000 ledger
 commits would take an hour and measure the ledger, not the reads). Each entry is the
 request its flow would make (a job's price from ``pricing.price_job``, keys from
-``credits.keys``, packs and plans from the catalog: job debits, refunds, purchases, plan
+``credits.core.keys``, packs and plans from the catalog: job debits, refunds, purchases, plan
 grants, admin adjustments, purchase reversals), laid out by ``ledger.entry_document`` as the
 ledger writes it; each user's entries form a gap-free ``seq`` chain with correct
 ``balance_after``, ``createdAt`` spread over the last 60 days with some equal timestamps.
@@ -64,9 +64,11 @@ import bench_helpers
 from bench_helpers import Option, bulk_create, interleaved
 from google.cloud.firestore import FieldFilter
 
-from credits import activity, export, jobs, keys, ledger, payments, pricing, queries
-from credits.firestore_client import db
-from credits.ledger import CreditType, Direction, LedgerRequest, Source
+from credits.core import generation_jobs, keys, ledger
+from credits.core.firestore_client import db
+from credits.core.ledger import CreditType, Direction, LedgerRequest, Source
+from credits.flows import payments, pricing
+from credits.reads import activity, export, queries
 
 PROJECT = "demo-credits-bench-read"
 READER = "bench-reader"
@@ -96,14 +98,14 @@ OPTIONS = [
 _ID_ALPHABET = string.ascii_letters + string.digits
 _INFLUENCERS = {"inf-luna": "Luna", "inf-kai": "Kai", "inf-mira": "Mira", "inf-noah": "Noah", "inf-zara": "Zara"}
 _JOB_SOURCES = {
-    credit_type: tuple(source for source, kind in pricing.JOB_KINDS.items() if kind.credit_type is credit_type)
+    credit_type: tuple(source for source, kind in generation_jobs.JOB_KINDS.items() if kind.credit_type is credit_type)
     for credit_type in CreditType
 }
 _MODELS = {
-    pricing.Unit.IMAGES: (("flux-pro", "1024x1792"), ("flux-dev", "1024x1024")),
-    pricing.Unit.SECONDS: (("kling-1.6", "1080p"), ("veo-2", "720p")),
+    generation_jobs.Unit.IMAGES: (("flux-pro", "1024x1792"), ("flux-dev", "1024x1024")),
+    generation_jobs.Unit.SECONDS: (("kling-1.6", "1080p"), ("veo-2", "720p")),
 }
-_UNITS = {pricing.Unit.IMAGES: (1, 2, 3, 4, 5, 6, 7, 8), pricing.Unit.SECONDS: (4, 5, 8, 10)}
+_UNITS = {generation_jobs.Unit.IMAGES: (1, 2, 3, 4, 5, 6, 7, 8), generation_jobs.Unit.SECONDS: (4, 5, 8, 10)}
 _PACKS = {
     credit_type: [(price_id, item) for price_id, item in payments.CATALOG.items() if item.credit_type is credit_type]
     for credit_type in CreditType
@@ -132,8 +134,8 @@ class _Purchase:
 class _Chain:
     """One user's ledger as it is generated: balances and what later entries refer to.
 
-    Each entry is the :class:`~credits.ledger.LedgerRequest` its flow would make (a job's
-    price from :mod:`credits.pricing`, its key from :mod:`credits.keys`, a pack from the
+    Each entry is the :class:`~credits.core.ledger.LedgerRequest` its flow would make (a job's
+    price from :mod:`credits.flows.pricing`, its key from :mod:`credits.core.keys`, a pack from the
     catalog), laid out by ``ledger.entry_document``.
     """
 
@@ -151,7 +153,7 @@ class _Chain:
     def job_debit(self, credit_type: CreditType, entry_id: str) -> LedgerRequest:
         rng = self.rng
         source = rng.choice(_JOB_SOURCES[credit_type])
-        unit = pricing.JOB_KINDS[source].unit_field
+        unit = generation_jobs.JOB_KINDS[source].unit_field
         model, resolution = rng.choice(_MODELS[unit])
         job_id = _auto_id(rng)
         job = {
@@ -170,7 +172,7 @@ class _Chain:
             amount=price.amount,
             idempotency_key=keys.job_debit(source, job_id),
             created_by="system",
-            reason=f"{source}: {jobs.describe(job)}",
+            reason=f"{source}: {generation_jobs.describe(job)}",
             job_id=job_id,
             meta={**price.meta, **influencer},
         )
@@ -186,7 +188,7 @@ class _Chain:
             amount=debit.amount,
             idempotency_key=keys.job_refund(str(debit.job_id)),
             created_by="system",
-            reason=f"Refund for failed job: {jobs.describe(job)}",
+            reason=f"Refund for failed job: {generation_jobs.describe(job)}",
             job_id=debit.job_id,
             meta={"debitEntryId": debit_id, "jobSource": str(debit.source), **influencer},
         )
@@ -325,11 +327,11 @@ def reader_jobs(entries: list[tuple[str, dict[str, Any]]], count: int, now: date
         meta = debit["meta"]
         refund_id = refunds.get(debit["jobId"])
         if refund_id:
-            status = jobs.Status.FAILED
+            status = generation_jobs.Status.FAILED
         elif n < 3:
-            status = jobs.Status.PROCESSING
+            status = generation_jobs.Status.PROCESSING
         else:
-            status = jobs.Status.COMPLETED
+            status = generation_jobs.Status.COMPLETED
         influencer_id = meta.get("influencerId")
         # The pipeline creates the job; the billing trigger writes the debit a moment later.
         created_at = debit["createdAt"] - timedelta(milliseconds=rng.randint(200, 3_000))
@@ -348,18 +350,18 @@ def reader_jobs(entries: list[tuple[str, dict[str, Any]]], count: int, now: date
             "chargedCredits": debit["amount"],
             "debitEntryId": debit_id,
         }
-        unit = pricing.JOB_KINDS[Source(debit["source"])].unit_field
+        unit = generation_jobs.JOB_KINDS[Source(debit["source"])].unit_field
         job[unit] = meta[unit]
-        if status is jobs.Status.COMPLETED:
+        if status is generation_jobs.Status.COMPLETED:
             job["completedAt"] = debit["createdAt"] + timedelta(seconds=rng.randint(5, 90))
-            extension = "png" if unit is pricing.Unit.IMAGES else "mp4"
+            extension = "png" if unit is generation_jobs.Unit.IMAGES else "mp4"
             outputs = range(meta.get("numImages", 1))
             job["outputs"] = [f"gs://bench-outputs/{debit['jobId']}/{k}.{extension}" for k in outputs]
-        elif status is jobs.Status.FAILED:
+        elif status is generation_jobs.Status.FAILED:
             job["failedAt"] = debit["createdAt"] + timedelta(seconds=rng.randint(5, 90))
             job["error"] = "upstream model timed out"
             job["refundEntryId"] = refund_id
-        docs.append((jobs.JOBS, str(debit["jobId"]), job))
+        docs.append((generation_jobs.JOBS, str(debit["jobId"]), job))
     return docs
 
 

@@ -4,7 +4,7 @@ It starts one Firestore emulator, loads ``--entries`` (default 100,000) ledger-s
 spread over one UTC day for ``--users`` users, plus ``--neighbours`` entries on each of the
 day before and the day after (so the day's range filter has something to leave out), then:
 
-* times :func:`credits.summaries.build_daily_summary` (twice: a cold and a warm run) and
+* times :func:`credits.operations.summaries.build_daily_summary` (twice: a cold and a warm run) and
   prints its wall time, the aggregation queries it ran, the documents it read and the reads
   Firestore would bill, and checks its totals against the ones the loader computed;
 * times the distinct-users pass alone (the part that reads documents);
@@ -35,8 +35,9 @@ from typing import Any
 import bench_helpers
 from bench_helpers import Option, bulk_create, quiet_logs
 
-from credits import days, ledger, summaries
-from credits.ledger import Direction, LedgerRequest
+from credits.core import ledger
+from credits.core.ledger import Direction, LedgerRequest
+from credits.operations import days, summaries
 
 PROJECT = "demo-credits-bench-summary"
 DAY = date(2026, 3, 14)

@@ -174,7 +174,7 @@ def _job_times(count: int, start: datetime, end: datetime) -> list[datetime]:
 
 def plan_history(user: seed_demo.DemoUser, jobs: int, now: datetime, days: int) -> Plan:
     """Every step of ``jobs`` jobs over ``days`` days with what keeps the balances covered."""
-    from credits import payments, pricing
+    from credits.flows import payments, pricing
 
     start = now - timedelta(days=days)
     end = now - timedelta(minutes=1)
@@ -283,7 +283,7 @@ class Writer:
         """Jobs' ``completed`` updates not yet written: they bill nothing, so they go in batches."""
 
     def run(self, step: Step, processing: set[str]) -> None:
-        from credits import ledger
+        from credits.core import ledger
 
         with ledger.entry_time(step.at):
             getattr(self, f"_{step.kind}")(step, processing)
@@ -291,23 +291,24 @@ class Writer:
             self.flush()
 
     def flush(self) -> None:
-        from credits import jobs
-        from credits.firestore_client import db
+        from credits.core import generation_jobs
+        from credits.core.firestore_client import db
 
         if not self.completions:
             return
         batch = db().batch()
         for job_id, fields in self.completions:
-            batch.update(jobs.job_ref(job_id), fields)
+            batch.update(generation_jobs.job_ref(job_id), fields)
         batch.commit()
         self.completions.clear()
 
     def _queued(self, step: Step, processing: set[str]) -> None:
-        from credits import jobs
+        from credits.core import generation_jobs
+        from credits.flows import jobs
 
         job = step.job
         assert job is not None
-        ref = jobs.job_ref(job.id)
+        ref = generation_jobs.job_ref(job.id)
         created = job.created
         ref.set(
             {
@@ -343,11 +344,12 @@ class Writer:
         )
 
     def _failed(self, step: Step, processing: set[str]) -> None:
-        from credits import jobs
+        from credits.core import generation_jobs
+        from credits.flows import jobs
 
         job = step.job
         assert job is not None
-        jobs.job_ref(job.id).update(
+        generation_jobs.job_ref(job.id).update(
             {"status": "failed", "updatedAt": job.ends, "failedAt": job.ends, "error": job.error}
         )
         billing = jobs.bill_job(job.id)
@@ -355,8 +357,8 @@ class Writer:
             raise RuntimeError(f"job {job.id}: expected a refund, the billing did {billing.action}")
 
     def _purchase(self, step: Step, processing: set[str]) -> None:
-        from credits import payments
-        from credits import stripe_events as se
+        from credits.flows import payments
+        from credits.flows import stripe_events as se
 
         self.number += 1
         pack = step.detail["pack"]
@@ -373,8 +375,8 @@ class Writer:
         self._stripe(seed_demo.dated(event, step.at))
 
     def _plan(self, step: Step, processing: set[str]) -> None:
-        from credits import payments
-        from credits import stripe_events as se
+        from credits.flows import payments
+        from credits.flows import stripe_events as se
 
         self.number += 1
         plan = step.detail["plan"]
@@ -392,8 +394,8 @@ class Writer:
 
     def _stripe(self, event: dict[str, Any]) -> None:
         """Sign the event as Stripe does, then verify and handle it as the webhook does."""
-        from credits import payments
-        from credits import stripe_events as se
+        from credits.flows import payments
+        from credits.flows import stripe_events as se
 
         payload = se.encode(event)
         verified = payments.verify_event(payload.encode(), se.signature_header(payload, WEBHOOK_SECRET), WEBHOOK_SECRET)
@@ -402,9 +404,9 @@ class Writer:
             raise RuntimeError(f"Stripe event {event['id']}: the webhook said {handled.outcome}")
 
     def _grant(self, step: Step, processing: set[str]) -> None:
-        from credits import admin
-        from credits.auth import Caller
-        from credits.ledger import CreditType, Direction
+        from credits.core.accounts import Caller
+        from credits.core.ledger import CreditType, Direction
+        from credits.flows import admin
 
         self.number += 1
         admin.adjust(
@@ -449,9 +451,10 @@ def product_logs_to_file() -> Iterator[None]:
 
 
 def seed(user: seed_demo.DemoUser, entries: int, days: int) -> None:
-    from credits import ledger, verify
-    from credits.errors import InvalidArgument
-    from credits.ledger import CreditType
+    from credits.core import ledger
+    from credits.core.errors import InvalidArgument
+    from credits.core.ledger import CreditType
+    from credits.operations import verify
 
     started = time.perf_counter()
     plan = plan_exactly(user, entries, datetime.now(UTC), days)
@@ -825,7 +828,7 @@ def main() -> None:
         for name, value in target.LOCAL.items():
             os.environ[name] = value
         uid = sign_up(EMAIL, PASSWORD)
-        from credits.auth import set_admin
+        from credits.api.auth import set_admin
 
         set_admin(uid, True)
         user = seed_demo.DemoUser(uid=uid, email=EMAIL, name="Bench Web")

@@ -6,7 +6,7 @@
 An offline check, run by this command and by ``tests/test_indexes.py``; it is not deployed.
 The emulator runs any query; production Firestore refuses one whose composite index is
 missing. :func:`required_shapes` enumerates the shapes of every list query, by building
-each route's :class:`~credits.query_spec.QuerySpec` for every combination of its filters.
+each route's :class:`~credits.core.query_spec.QuerySpec` for every combination of its filters.
 :func:`check` compares them with ``firestore.indexes.json``: a shape that no index serves is
 missing, an index that no shape needs is unused.
 
@@ -33,9 +33,12 @@ from typing import Any
 
 import target
 
-from credits import activity, anomalies, job_sweep, queries, summaries
-from credits.ledger import BLOCKS, NEXT_EXPIRY, CreditType, Direction, Source, balance_field
-from credits.query_spec import IndexShape
+from credits.core import anomalies
+from credits.core.ledger import BLOCKS, NEXT_EXPIRY, CreditType, Direction, Source, balance_field
+from credits.core.query_spec import IndexShape
+from credits.flows import job_sweep
+from credits.operations import summaries
+from credits.reads import activity, queries
 
 INDEXES = target.ROOT / "firestore.indexes.json"
 

@@ -30,7 +30,7 @@ def main() -> int:
     args = parser.parse_args()
     where = target.connect(args.project)
 
-    from credits import ledger
+    from credits.core import ledger
 
     print(f"migrating balance documents on {where}", file=sys.stderr)
     migrated = unchanged = 0

@@ -6,7 +6,7 @@
     python scripts/rebuild_summaries.py --project ID                     # a real project
 
 Each day's ``daily_credits_summary/{YYYY-MM-DD}`` is rebuilt from the ledger and replaced
-(``credits.summaries.rebuild``; the same code the 00:10 UTC schedule runs), so running it
+(``credits.operations.summaries.rebuild``; the same code the 00:10 UTC schedule runs), so running it
 twice is harmless. Prints one line per day with its totals and what it read. The structured
 log lines go to stderr.
 """
@@ -28,8 +28,8 @@ def main() -> int:
     args = parser.parse_args()
     where = target.connect(args.project)
 
-    from credits import days, summaries
-    from credits.errors import InvalidArgument
+    from credits.core.errors import InvalidArgument
+    from credits.operations import days, summaries
 
     try:
         last = days.parse_day(args.last) if args.last else days.previous_day()

@@ -4,7 +4,7 @@
     python scripts/reconcile.py --day 2026-03-14       # one day
     python scripts/reconcile.py --project ID           # a real project instead of the emulators
 
-Verifies every user with a ledger entry that day (``credits.reconcile.reconcile_day``, the
+Verifies every user with a ledger entry that day (``credits.operations.reconcile.reconcile_day``, the
 function the 00:30 UTC schedule calls), records each mismatch as an anomaly of kind
 ``reconciliation_mismatch`` (a rerun records nothing twice), prints each mismatch and a
 summary, and exits 1 when anything is off. The structured log lines go to stderr.
@@ -26,8 +26,8 @@ def main() -> int:
     args = parser.parse_args()
     where = target.connect(args.project)
 
-    from credits import days, reconcile
-    from credits.errors import InvalidArgument
+    from credits.core.errors import InvalidArgument
+    from credits.operations import days, reconcile
 
     try:
         day = days.parse_day(args.day) if args.day else days.previous_day()

@@ -130,7 +130,7 @@ class Step:
 def main() -> int:
     started = time.perf_counter()
     where = target.connect(None)
-    from credits import ledger
+    from credits.core import ledger
 
     alice = ledger.balance_ref(ALICE.uid).get()
     if alice.exists:
@@ -176,8 +176,8 @@ def seed(now: datetime) -> None:
 def create_users() -> None:
     from firebase_admin import auth
 
-    from credits.accounts import firebase_app
-    from credits.auth import set_admin
+    from credits.api.auth import set_admin
+    from credits.core.accounts import firebase_app
 
     for user in USERS:
         try:
@@ -341,7 +341,7 @@ class History:
 
     def unattributable_payment(self) -> None:
         """A payment made through a link outside the app: no Firebase uid on the session."""
-        from credits import stripe_events as se
+        from credits.flows import stripe_events as se
 
         at = self.at(6, "14:05")
         event = se.checkout_completed(
@@ -371,9 +371,10 @@ class History:
         return sorted(start + timedelta(seconds=rng.uniform(0, span)) for _ in range(count))
 
     def job(self, job: Job) -> None:
-        from credits import job_sweep, jobs
+        from credits.core import generation_jobs
+        from credits.flows import job_sweep, jobs
 
-        ref = jobs.job_ref(job.id)
+        ref = generation_jobs.job_ref(job.id)
         document = {
             "uid": job.user.uid,
             "status": "queued",
@@ -428,7 +429,7 @@ class History:
             self.add(job.ends + job_sweep.GRACE + timedelta(minutes=2), f"{job.id} swept", swept)
 
     def plan_refresh(self, user: DemoUser, at: datetime, *, plan: str, n: int) -> None:
-        from credits import stripe_events as se
+        from credits.flows import stripe_events as se
 
         event = se.invoice_paid(
             event_id=f"evt_demo_{user.uid}_{n}",
@@ -442,7 +443,7 @@ class History:
         self.stripe(at, user, f"invoice.paid {plan}", dated(event, at), expect="processed")
 
     def purchase(self, user: DemoUser, at: datetime, *, pack: str, n: int) -> dict[str, Any]:
-        from credits import stripe_events as se
+        from credits.flows import stripe_events as se
 
         event = se.checkout_completed(
             event_id=f"evt_demo_{user.uid}_{n}",
@@ -458,8 +459,8 @@ class History:
 
     def stripe(self, at: datetime, user: DemoUser | None, label: str, event: dict[str, Any], *, expect: str) -> None:
         """Sign the event as Stripe does, then verify and handle it as the webhook does."""
-        from credits import payments
-        from credits import stripe_events as se
+        from credits.flows import payments
+        from credits.flows import stripe_events as se
 
         def deliver(when: datetime) -> None:
             payload = se.encode(event)
@@ -474,7 +475,7 @@ class History:
 
     def expiry_run(self, at: datetime, *, expected: int) -> None:
         """The 15-minute expiry schedule's run at ``at``, writing what has expired by then."""
-        from credits import expiry
+        from credits.flows import expiry
 
         def run(when: datetime) -> None:
             report = expiry.expire_credits(when, around=lambda n: ledger_time(when + timedelta(microseconds=n)))
@@ -486,9 +487,9 @@ class History:
     def admin_grant(
         self, user: DemoUser, at: datetime, amount: int, reason: str, key: str, *, expires: datetime | None = None
     ) -> None:
-        from credits import admin
-        from credits.auth import Caller
-        from credits.ledger import CreditType, Direction
+        from credits.core.accounts import Caller
+        from credits.core.ledger import CreditType, Direction
+        from credits.flows import admin
 
         def grant(when: datetime) -> None:
             fields = {
@@ -555,7 +556,7 @@ def dated(event: dict[str, Any], at: datetime) -> dict[str, Any]:
 
 def charge_refunded_event(payment_intent: str, amount: int) -> dict[str, Any]:
     """Stripe's event for a charge refunded in full."""
-    from credits import stripe_events as se
+    from credits.flows import stripe_events as se
 
     return se.charge_refunded(
         event_id=f"evt_demo_refund_{payment_intent}",
@@ -568,7 +569,7 @@ def charge_refunded_event(payment_intent: str, amount: int) -> dict[str, Any]:
 
 @contextlib.contextmanager
 def ledger_time(at: datetime) -> Iterator[None]:
-    from credits import ledger
+    from credits.core import ledger
 
     with ledger.entry_time(at):
         yield
@@ -576,7 +577,7 @@ def ledger_time(at: datetime) -> Iterator[None]:
 
 def nightly_jobs(past_days: list[date]) -> None:
     """What the 00:10 and 00:30 UTC schedules would have done after each past day."""
-    from credits import reconcile, summaries
+    from credits.operations import reconcile, summaries
 
     for day in past_days:
         summaries.build_daily_summary(day, run="rebuild")
@@ -587,8 +588,8 @@ def nightly_jobs(past_days: list[date]) -> None:
 
 def live(history: History) -> None:
     """Today's items through the live paths: the real trigger, the admin API, the webhook."""
-    from credits import stripe_events as se
-    from credits.jobs import job_ref
+    from credits.core.generation_jobs import job_ref
+    from credits.flows import stripe_events as se
 
     now = datetime.now(UTC)
     alice_job = live_job(
@@ -627,7 +628,7 @@ def live(history: History) -> None:
 
 def live_job(job_id: str, user: DemoUser, source: str, settings: dict[str, Any], created: datetime) -> dict[str, Any]:
     """Queue a job as the pipeline would and wait for the trigger to bill (or refuse) it."""
-    from credits.jobs import job_ref
+    from credits.core.generation_jobs import job_ref
 
     ref = job_ref(job_id)
     ref.set(
@@ -693,15 +694,15 @@ def wait_for(check: Callable[[], Any], what: str, timeout: float = 60) -> Any:
 
 
 def print_anomalies() -> None:
-    from credits.firestore_client import db
+    from credits.core.firestore_client import db
 
     kinds = Counter(str(snap.get("kind")) for snap in db().collection("anomalies").select(["kind"]).stream())
     print("  anomalies: " + ", ".join(f"{kind} {count}" for kind, count in sorted(kinds.items())))
 
 
 def print_accounts() -> None:
-    from credits import ledger
-    from credits.ledger import CreditType
+    from credits.core import ledger
+    from credits.core.ledger import CreditType
 
     print("\nDemo accounts (password: demo-password)")
     for user in USERS:

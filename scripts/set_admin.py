@@ -24,8 +24,8 @@ def main() -> int:
     args = parser.parse_args()
     where = target.connect(args.project)
 
-    from credits.auth import set_admin
-    from credits.errors import CreditsError
+    from credits.api.auth import set_admin
+    from credits.core.errors import CreditsError
 
     try:
         uid = set_admin(args.user, not args.revoke)

@@ -114,7 +114,7 @@ else
   echo "$web_hash" > web/node_modules/.setup-hash
 fi
 # Rebuild only when what the build reads changed (sources, config, the API contract).
-build_hash="$(find web/src web/index.html web/vite.config.ts web/tsconfig.json functions/credits/openapi.yaml firebase.json .firebaserc \
+build_hash="$(find web/src web/index.html web/vite.config.ts web/tsconfig.json functions/credits/api/openapi.yaml firebase.json .firebaserc \
   -type f -print0 | sort -z | xargs -0 cat | sha256sum | cut -c1-64)"
 if [[ -f web/dist/index.html && "$(cat "$LOCAL/web-build-hash" 2>/dev/null)" == "$build_hash" ]]; then
   say web "reused the build in web/dist"

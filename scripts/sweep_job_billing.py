@@ -4,7 +4,7 @@
     python scripts/sweep_job_billing.py --since 2026-03-14T00:00Z # every job changed since then
     python scripts/sweep_job_billing.py --project ID             # a real project instead of the emulators
 
-Calls ``credits.job_sweep.sweep_job_billing`` (the function the 5-minute schedule calls):
+Calls ``credits.flows.job_sweep.sweep_job_billing`` (the function the 5-minute schedule calls):
 jobs changed between ``--since`` (default: where the previous run stopped, at most 24 hours
 back) and 5 minutes ago whose billing does not match their status are billed through the
 trigger's own code; each repair is an anomaly of kind ``job_billing_repaired``. Prints each
@@ -28,7 +28,7 @@ def main() -> int:
     args = parser.parse_args()
     where = target.connect(args.project)
 
-    from credits import job_sweep
+    from credits.flows import job_sweep
 
     since = args.since.replace(tzinfo=args.since.tzinfo or UTC) if args.since else None
     print(f"sweeping job billing on {where}", file=sys.stderr)

@@ -23,7 +23,8 @@ def main() -> int:
     args = parser.parse_args()
     where = target.connect(args.project)
 
-    from credits import ledger, verify
+    from credits.core import ledger
+    from credits.operations import verify
 
     uids = args.uid or sorted(ledger.uids_with_balances())
     print(f"verifying {len(uids)} users on {where}", file=sys.stderr)

@@ -55,7 +55,7 @@ def accounts(auth_emulator: AuthEmulator, firestore: FirestoreEmulator) -> Calla
     emptied Auth emulator, which the Admin SDK in this process talks to."""
     from firebase_admin import auth
 
-    from credits.accounts import firebase_app
+    from credits.core.accounts import firebase_app
 
     auth_emulator.reset()
 
@@ -72,7 +72,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture
 def firestore(firestore_emulator: FirestoreEmulator, request: pytest.FixtureRequest) -> Iterator[FirestoreEmulator]:
-    """A running, empty Firestore emulator that ``credits.firestore_client.db()`` talks to.
+    """A running, empty Firestore emulator that ``credits.core.firestore_client.db()`` talks to.
 
     After the test, the verifier checks every user's ledger: whatever a test did through the
     product's code, the sum rule and the chain must still hold.
@@ -80,7 +80,8 @@ def firestore(firestore_emulator: FirestoreEmulator, request: pytest.FixtureRequ
     reset_database(firestore_emulator)
     yield firestore_emulator
     if request.node.get_closest_marker("tampers") is None:
-        from credits import ledger, verify
+        from credits.core import ledger
+        from credits.operations import verify
 
         report = verify.verify_users(sorted(ledger.uids_with_balances()))
         assert report.ok, [m.to_dict() for m in report.mismatches]
@@ -88,7 +89,7 @@ def firestore(firestore_emulator: FirestoreEmulator, request: pytest.FixtureRequ
 
 def reset_database(emulator: FirestoreEmulator) -> None:
     """Empty the database, and make the ledger forget the balances it committed before."""
-    from credits import ledger
+    from credits.core import ledger
 
     emulator.reset()
     ledger.forget_remembered_balances()

@@ -144,7 +144,7 @@ class AuthEmulator:
 
 @contextlib.contextmanager
 def firestore_for(root: Path, project: str) -> Iterator[FirestoreEmulator]:
-    """A Firestore emulator that ``credits.firestore_client.db()`` talks to, for a script's lifetime."""
+    """A Firestore emulator that ``credits.core.firestore_client.db()`` talks to, for a script's lifetime."""
     emulator = FirestoreEmulator.start(root, project=project)
     try:
         os.environ["FIRESTORE_EMULATOR_HOST"] = emulator.host

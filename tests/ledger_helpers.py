@@ -1,7 +1,7 @@
 """What the tests against the Firestore emulator share: requests, stored entries, jobs, back-dating.
 
 Unit tests call the product's functions in-process; these helpers build their inputs and
-read what was stored, through the same Firestore client (``credits.firestore_client``).
+read what was stored, through the same Firestore client (``credits.core.firestore_client``).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any
 
 from google.cloud.firestore import FieldFilter
 
-from credits import jobs, ledger
-from credits.firestore_client import db
-from credits.ledger import CreditType, Direction, LedgerRequest, Source
+from credits.core import generation_jobs, ledger
+from credits.core.firestore_client import db
+from credits.core.ledger import CreditType, Direction, LedgerRequest, Source
 
 _keys = itertools.count()
 
@@ -83,4 +83,4 @@ def job_document(**fields: Any) -> dict[str, Any]:
 
 def put_job(job_id: str, **fields: Any) -> None:
     """Write (merge) a job document as the pipeline would; :func:`job_document` fills the rest."""
-    jobs.job_ref(job_id).set(job_document(**fields), merge=True)
+    generation_jobs.job_ref(job_id).set(job_document(**fields), merge=True)

@@ -11,7 +11,7 @@ import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-DOCUMENT = Path(__file__).resolve().parents[1] / "functions" / "credits" / "openapi.yaml"
+DOCUMENT = Path(__file__).resolve().parents[1] / "functions" / "credits" / "api" / "openapi.yaml"
 """The one OpenAPI document: the API serves it, the web app generates its types from it."""
 URI = "urn:credits-openapi"
 

@@ -8,10 +8,12 @@ from typing import Any
 import pytest
 from ledger_helpers import job_document, request, set_entry_times
 
-from credits import activity, jobs, ledger
-from credits.errors import InvalidArgument, NotFound
-from credits.firestore_client import db
-from credits.ledger import Direction
+from credits.core import generation_jobs, ledger
+from credits.core.errors import InvalidArgument, NotFound
+from credits.core.firestore_client import db
+from credits.core.ledger import Direction
+from credits.flows import jobs
+from credits.reads import activity
 
 pytestmark = pytest.mark.usefixtures("firestore")
 
@@ -19,12 +21,12 @@ NOW = datetime.now(UTC)
 
 
 def job(job_id: str, *, age: timedelta, **fields: Any) -> None:
-    jobs.job_ref(job_id).set(job_document(createdAt=NOW - age, **fields))
+    generation_jobs.job_ref(job_id).set(job_document(createdAt=NOW - age, **fields))
 
 
 def bill(job_id: str, status: str | None = None) -> None:
     if status:
-        jobs.job_ref(job_id).update({"status": status})
+        generation_jobs.job_ref(job_id).update({"status": status})
     jobs.bill_job(job_id)
 
 

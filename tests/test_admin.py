@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from credits import admin, ledger
-from credits.auth import Caller
-from credits.errors import IdempotencyConflict, InsufficientCredits
-from credits.ledger import CreditType, Direction, Source
+from credits.core import ledger
+from credits.core.accounts import Caller
+from credits.core.errors import IdempotencyConflict, InsufficientCredits
+from credits.core.ledger import CreditType, Direction, Source
+from credits.flows import admin
 
 pytestmark = pytest.mark.usefixtures("firestore")
 

@@ -17,8 +17,9 @@ from conftest import ROOT
 from google.cloud.firestore import DELETE_FIELD
 from ledger_helpers import request
 
-from credits import ledger, verify
-from credits.ledger import CreditType, Direction
+from credits.core import ledger
+from credits.core.ledger import CreditType, Direction
+from credits.operations import verify
 
 pytestmark = pytest.mark.usefixtures("firestore")
 

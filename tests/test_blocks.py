@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from credits import blocks
-from credits.blocks import Block
+from credits.core import blocks
+from credits.core.blocks import Block
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
 IMAGE = "image"

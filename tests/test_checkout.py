@@ -14,11 +14,12 @@ from typing import Any
 import pytest
 from ledger_helpers import stored_entries
 
-from credits import checkout, config, ledger, payments
-from credits.errors import IdempotencyConflict, InvalidArgument, NotFound, PaymentsUnavailable
-from credits.firestore_client import project_id
-from credits.ledger import CreditType, Source
-from credits.payments import ItemKind
+from credits.core import config, ledger
+from credits.core.errors import IdempotencyConflict, InvalidArgument, NotFound, PaymentsUnavailable
+from credits.core.firestore_client import project_id
+from credits.core.ledger import CreditType, Source
+from credits.flows import checkout, payments
+from credits.flows.payments import ItemKind
 
 WEBHOOK_SECRET = "whsec_checkout_unit_test"
 

@@ -20,26 +20,26 @@ from pathlib import Path
 import pytest
 from emulators import FirestoreEmulator
 
-from credits.ledger import BALANCE_FIELDS, CreditType, check_credit_type_names
+from credits.core.ledger import BALANCE_FIELDS, CreditType, check_credit_type_names
 
 ROOT = Path(__file__).resolve().parents[1]
 
 RECIPE = [
     # (file, the line after which the recipe's line goes, the line)
-    ("ledger.py", '    VIDEO = "video"', '    AUDIO = "audio"'),
-    ("ledger.py", '    IMAGE2VIDEO = "image2video"', '    TEXT2AUDIO = "text2audio"'),
+    ("core/ledger.py", '    VIDEO = "video"', '    AUDIO = "audio"'),
+    ("core/ledger.py", '    IMAGE2VIDEO = "image2video"', '    TEXT2AUDIO = "text2audio"'),
     (
-        "ledger.py",
+        "core/ledger.py",
         "    Source.IMAGE2VIDEO: SourceRule(",
         "    Source.TEXT2AUDIO: SourceRule(directions=_DEBIT, types=frozenset({CreditType.AUDIO})),",
     ),
     (
-        "pricing.py",
+        "core/generation_jobs.py",
         "    Source.IMAGE2VIDEO: JobKind(",
         "    Source.TEXT2AUDIO: JobKind(credit_type=CreditType.AUDIO, unit_field=Unit.SECONDS, max_units=300),",
     ),
     (
-        "pricing.py",
+        "flows/pricing.py",
         '        CreditType.VIDEO: {"standard": 1, "hq": 2},',
         '        CreditType.AUDIO: {"standard": 1, "hq": 3},',
     ),
@@ -49,9 +49,13 @@ SCENARIO = """
 import json, sys
 from datetime import UTC, datetime
 
-from credits import activity, admin, jobs, ledger, pricing, summaries, verify
-from credits.auth import Caller
-from credits.ledger import CreditType, Direction
+from credits.reads import activity
+from credits.flows import admin, jobs, pricing
+from credits.core import ledger
+from credits.operations import summaries, verify
+from credits.core.accounts import Caller
+from credits.core.ledger import CreditType, Direction
+from credits.core import generation_jobs
 
 ops = Caller(uid="ops", admin=True, email="ops@example.com")
 
@@ -63,7 +67,7 @@ def grant(credit_type, amount):
     admin.adjust(ops, body)
 
 def queue(job_id, seconds):
-    jobs.job_ref(job_id).set({
+    generation_jobs.job_ref(job_id).set({
         "uid": "u", "status": "queued", "source": "text2audio", "durationSec": seconds, "quality": "hq",
         "createdAt": datetime.now(UTC),
     })
@@ -74,14 +78,14 @@ grant(CreditType.VIDEO, 1000)
 price = pricing.price_job({"source": "text2audio", "durationSec": 10, "quality": "hq"}, pricing.DEFAULT_PRICES)
 charged = queue("song", 10)
 too_long = queue("album", 20)  # 60 audio credits: more than the 10 left, far less than the video balance
-jobs.job_ref("song").update({"status": "failed"})
+generation_jobs.job_ref("song").update({"status": "failed"})
 refunded = jobs.bill_job("song")
 feed = activity.feed("u", activity.ActivityFilters(range="all", type="all"))
 summary = summaries.build_daily_summary(datetime.now(UTC).date(), run="manual")
 observed = {
     "price": [str(price.credit_type), price.amount],
     "charged": [charged.action, charged.entry.to_api()],
-    "too_long": [too_long.action, (jobs.job_ref("album").get().to_dict() or {}).get("failureReason")],
+    "too_long": [too_long.action, (generation_jobs.job_ref("album").get().to_dict() or {}).get("failureReason")],
     "refunded": [refunded.action, refunded.entry.to_api()],
     "balances": ledger.read_balances("u").to_api(),
     "mismatches": [m.to_dict() for m in verify.verify_user("u")[1]],
@@ -161,10 +165,13 @@ def test_a_third_credit_type_and_job_source_need_only_the_recipe(firestore: Fire
 
 @pytest.mark.usefixtures("firestore")
 def test_a_job_source_that_is_not_a_job_kind_is_never_charged():
-    from credits import jobs, pricing
+    from credits.core import generation_jobs
+    from credits.flows import jobs
 
-    assert pricing.job_kind("purchase") is None and pricing.job_kind("nonsense") is None
-    jobs.job_ref("j").set({"uid": "u", "status": "queued", "source": "purchase", "numImages": 1, "quality": "hq"})
+    assert generation_jobs.job_kind("purchase") is None and generation_jobs.job_kind("nonsense") is None
+    generation_jobs.job_ref("j").set(
+        {"uid": "u", "status": "queued", "source": "purchase", "numImages": 1, "quality": "hq"}
+    )
     assert jobs.bill_job("j").action is jobs.Action.INVALID
 
 
@@ -182,9 +189,9 @@ def test_a_credit_type_that_is_no_plain_field_name_is_refused(name: str):
 
 def test_the_functions_do_not_load_with_a_credit_type_named_like_a_balance_field(tmp_path: Path):
     copy = copy_of_the_functions(tmp_path)
-    follow_the_recipe(copy, [("ledger.py", '    VIDEO = "video"', '    SEQ = "seq"')])
+    follow_the_recipe(copy, [("core/ledger.py", '    VIDEO = "video"', '    SEQ = "seq"')])
     run = subprocess.run(
-        [sys.executable, "-c", "import credits.ledger"],
+        [sys.executable, "-c", "import credits.core.ledger"],
         env={**os.environ, "PYTHONPATH": str(copy)},
         capture_output=True,
         text=True,

@@ -8,8 +8,8 @@ from pathlib import Path
 from ledger_helpers import request
 from openapi_check import document
 
-from credits import errors, ledger
-from credits.api import app
+from credits.api.routes import app
+from credits.core import errors, ledger
 
 ROOT = Path(__file__).resolve().parents[1]
 

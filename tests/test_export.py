@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from credits import export
-from credits.blocks import Part
-from credits.ledger import CreditType, Direction, LedgerEntry, Source
+from credits.core.blocks import Part
+from credits.core.ledger import CreditType, Direction, LedgerEntry, Source
+from credits.reads import export
 
 
 def entry(reason: str, n: int = 1) -> LedgerEntry:

@@ -11,9 +11,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from credits import export_links, jobs, queries
-from credits.errors import InvalidArgument, Unauthenticated
-from credits.export_links import AdminLinkRequest, UserLinkRequest
+from credits.core import generation_jobs
+from credits.core.errors import InvalidArgument, Unauthenticated
+from credits.reads import export_links, queries
+from credits.reads.export_links import AdminLinkRequest, UserLinkRequest
 
 KEY = b"unit-test-export-link-key"
 NOW = datetime(2026, 11, 21, 14, 0, 0, tzinfo=UTC)
@@ -158,7 +159,7 @@ def test_admin_links_resolve_q_when_made():
 
 @pytest.mark.usefixtures("firestore")
 def test_admin_link_to_a_job_resolves_against_firestore():
-    jobs.job_ref("job-42").set({"uid": "alice", "status": "completed"})
+    generation_jobs.job_ref("job-42").set({"uid": "alice", "status": "completed"})
     link = export_links.admin_link(AdminLinkRequest(q="job-42"), KEY, now=NOW)
     assert export_links.verify(token_of(link), KEY, now=NOW).scope == queries.Scope(field="jobId", value="job-42")
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import check_indexes
 
-from credits.query_spec import IndexShape
+from credits.core.query_spec import IndexShape
 
 FILE = Path(__file__).resolve().parents[1] / "firestore.indexes.json"
 

@@ -14,9 +14,10 @@ import pytest
 from google.cloud.firestore_v1.base_query import FieldFilter
 from ledger_helpers import put_job, request, stored_entries
 
-from credits import anomalies, job_sweep, jobs, ledger
-from credits.firestore_client import db
-from credits.job_sweep import Missing, missing_billing
+from credits.core import anomalies, generation_jobs, ledger
+from credits.core.firestore_client import db
+from credits.flows import job_sweep, jobs
+from credits.flows.job_sweep import Missing, missing_billing
 
 pytestmark = pytest.mark.usefixtures("firestore")
 
@@ -30,7 +31,7 @@ def fund(uid: str, amount: int = 50) -> None:
 
 
 def job(job_id: str) -> dict[str, Any]:
-    return jobs.job_ref(job_id).get().to_dict() or {}
+    return generation_jobs.job_ref(job_id).get().to_dict() or {}
 
 
 def repairs() -> list[dict[str, Any]]:
@@ -76,7 +77,7 @@ def test_lost_deliveries_are_billed_once_and_each_repair_is_an_anomaly():
     # ann's job was reserved (its trigger ran), then failed with the delivery lost.
     put_job("reserved-then-failed", uid="ann", updatedAt=SETTLED)
     assert jobs.bill_job("reserved-then-failed").action is jobs.Action.CHARGED
-    jobs.job_ref("reserved-then-failed").update({"status": "failed", "updatedAt": SETTLED})
+    generation_jobs.job_ref("reserved-then-failed").update({"status": "failed", "updatedAt": SETTLED})
     # bo's job arrived already completed, cy's queued; neither delivery arrived.
     put_job("written-completed", uid="bo", status="completed", updatedAt=SETTLED)
     put_job("written-queued", uid="cy", updatedAt=SETTLED)

@@ -11,10 +11,12 @@ from typing import Any
 import pytest
 from ledger_helpers import put_job, request, stored_entries
 
-from credits import jobs, ledger, verify
-from credits.firestore_client import db
-from credits.jobs import Action
-from credits.ledger import CreditType, Direction, Source
+from credits.core import generation_jobs, ledger
+from credits.core.firestore_client import db
+from credits.core.ledger import CreditType, Direction, Source
+from credits.flows import jobs
+from credits.flows.jobs import Action
+from credits.operations import verify
 
 pytestmark = pytest.mark.usefixtures("firestore")
 
@@ -24,11 +26,11 @@ def fund(uid: str = "alice", amount: int = 50, type: CreditType = CreditType.IMA
 
 
 def set_status(job_id: str, status: str) -> None:
-    jobs.job_ref(job_id).update({"status": status})
+    generation_jobs.job_ref(job_id).update({"status": status})
 
 
 def job_doc(job_id: str) -> dict[str, Any]:
-    return jobs.job_ref(job_id).get().to_dict() or {}
+    return generation_jobs.job_ref(job_id).get().to_dict() or {}
 
 
 def assert_nets_out(job_id: str) -> None:
@@ -112,7 +114,7 @@ def test_debit_replayed_without_job_fields_restores_them():
     fund()
     put_job("j4")
     first = jobs.bill_job("j4").entry
-    jobs.job_ref("j4").update({"debitEntryId": None, "chargedCredits": None})  # the pipeline overwrote them
+    generation_jobs.job_ref("j4").update({"debitEntryId": None, "chargedCredits": None})  # the pipeline overwrote them
 
     again = jobs.bill_job("j4")
 
@@ -125,7 +127,7 @@ def test_failed_job_is_refunded_exactly_once():
     fund()
     put_job("j5")
     debit = jobs.bill_job("j5").entry
-    jobs.job_ref("j5").update({"status": "failed", "error": "model crashed"})
+    generation_jobs.job_ref("j5").update({"status": "failed", "error": "model crashed"})
 
     refund = jobs.bill_job("j5")
     assert jobs.bill_job("j5").action is Action.NOTHING  # failed, delivered twice
@@ -143,7 +145,7 @@ def test_refund_finds_the_debit_even_if_the_job_source_changed():
     fund()
     put_job("j12")
     debit = jobs.bill_job("j12").entry
-    jobs.job_ref("j12").update({"status": "failed", "source": "image2image"})
+    generation_jobs.job_ref("j12").update({"status": "failed", "source": "image2image"})
 
     refund = jobs.bill_job("j12").entry
 

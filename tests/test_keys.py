@@ -6,9 +6,10 @@ import re
 from pathlib import Path
 from typing import Any
 
-from credits import keys, ledger, payments
-from credits import stripe_events as se
-from credits.ledger import Source
+from credits.core import keys, ledger
+from credits.core.ledger import Source
+from credits.flows import payments
+from credits.flows import stripe_events as se
 
 LEDGER_MD = Path(__file__).resolve().parents[1] / "docs" / "ledger.md"
 SECRET = "whsec_keys_test"

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from ledger_helpers import request, stored_entries
 
-from credits import ledger, verify
-from credits.errors import IdempotencyConflict, InsufficientCredits, InvalidArgument
-from credits.firestore_client import db
-from credits.ledger import CreditType, Direction, Source
+from credits.core import ledger
+from credits.core.errors import IdempotencyConflict, InsufficientCredits, InvalidArgument
+from credits.core.firestore_client import db
+from credits.core.ledger import CreditType, Direction, Source
+from credits.operations import verify
 
 pytestmark = pytest.mark.usefixtures("firestore")
 
@@ -252,7 +253,7 @@ def test_the_deployed_code_imports_no_private_module_of_a_library():
     private = re.compile(r"^\s*(?:from|import)\s+((?:\w+\.)*_\w+)", re.MULTILINE)
     found = {
         path.name: module
-        for path in [functions / "main.py", *sorted((functions / "credits").glob("*.py"))]
+        for path in [functions / "main.py", *sorted((functions / "credits").rglob("*.py"))]
         for module in private.findall(path.read_text())
         if module != "__future__"
     }

@@ -19,9 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ledger_helpers import request, stored_entries
 
-from credits import blocks, expiry, keys, ledger, verify
-from credits.errors import InsufficientCredits, InvalidArgument
-from credits.ledger import CreditType, Direction, LedgerRequest, Source
+from credits.core import blocks, keys, ledger
+from credits.core.errors import InsufficientCredits, InvalidArgument
+from credits.core.ledger import CreditType, Direction, LedgerRequest, Source
+from credits.flows import expiry
+from credits.operations import verify
 
 IMAGE = CreditType.IMAGE
 
@@ -379,7 +381,7 @@ class ModelBlock:
 
 
 class Model:
-    """Blocks as the issue states them, written without ``credits.blocks``."""
+    """Blocks as the issue states them, written without ``credits.core.blocks``."""
 
     def __init__(self) -> None:
         self.blocks: dict[str, ModelBlock] = {}

@@ -8,9 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from ledger_helpers import request, stored_entries
 
-from credits import ledger, verify
-from credits.errors import InsufficientCredits
-from credits.ledger import CreditType, Direction
+from credits.core import ledger
+from credits.core.errors import InsufficientCredits
+from credits.core.ledger import CreditType, Direction
+from credits.operations import verify
 
 pytestmark = pytest.mark.usefixtures("firestore")
 

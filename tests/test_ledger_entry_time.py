@@ -13,10 +13,12 @@ from pathlib import Path
 import pytest
 from ledger_helpers import job_document, request, stored_entries
 
-from credits import jobs, ledger, verify
-from credits.errors import InsufficientCredits, InvalidArgument
-from credits.firestore_client import db
-from credits.ledger import CreditType, Direction
+from credits.core import generation_jobs, ledger
+from credits.core.errors import InsufficientCredits, InvalidArgument
+from credits.core.firestore_client import db
+from credits.core.ledger import CreditType, Direction
+from credits.flows import jobs
+from credits.operations import verify
 
 pytestmark = pytest.mark.usefixtures("firestore")
 
@@ -131,10 +133,10 @@ def test_a_job_billed_in_the_block_has_its_debit_and_refund_at_the_given_times()
     created = days_ago(1)
     with ledger.entry_time(created - timedelta(hours=1)):
         ledger.write_ledger_entry(request(uid="alice", amount=50))
-    jobs.job_ref("j1").set(job_document(createdAt=created))
+    generation_jobs.job_ref("j1").set(job_document(createdAt=created))
     with ledger.entry_time(created + timedelta(seconds=3)):
         charged = jobs.bill_job("j1")
-    jobs.job_ref("j1").update({"status": "failed", "failedAt": created + timedelta(seconds=80)})
+    generation_jobs.job_ref("j1").update({"status": "failed", "failedAt": created + timedelta(seconds=80)})
     with ledger.entry_time(created + timedelta(seconds=81)):
         refunded = jobs.bill_job("j1")
 
@@ -142,7 +144,7 @@ def test_a_job_billed_in_the_block_has_its_debit_and_refund_at_the_given_times()
     assert charged.entry is not None and refunded.entry is not None
     assert charged.entry.created_at == created + timedelta(seconds=3)
     assert refunded.entry.created_at == created + timedelta(seconds=81)
-    job = jobs.job_ref("j1").get().to_dict() or {}
+    job = generation_jobs.job_ref("j1").get().to_dict() or {}
     assert (job["debitEntryId"], job["refundEntryId"]) == (charged.entry.id, refunded.entry.id)
     assert [d["balance_after"] for d in stored_entries("alice")] == [50, 40, 50]
 
@@ -150,6 +152,6 @@ def test_a_job_billed_in_the_block_has_its_debit_and_refund_at_the_given_times()
 def test_no_deployed_code_enters_the_block():
     """Only in-process tools give an entry's time: no Cloud Function or flow module does."""
     functions = Path(__file__).resolve().parents[1] / "functions"
-    deployed = [functions / "main.py", *sorted((functions / "credits").glob("*.py"))]
+    deployed = [functions / "main.py", *sorted((functions / "credits").rglob("*.py"))]
     users = [p.name for p in deployed if p.name != "ledger.py" and "entry_time" in p.read_text()]
     assert users == []

@@ -8,9 +8,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ledger_helpers import request
 
-from credits import ledger, verify
-from credits.errors import IdempotencyConflict, InsufficientCredits
-from credits.ledger import CreditType, Direction
+from credits.core import ledger
+from credits.core.errors import IdempotencyConflict, InsufficientCredits
+from credits.core.ledger import CreditType, Direction
+from credits.operations import verify
 
 operation = st.tuples(
     st.sampled_from(["alice", "bob"]),

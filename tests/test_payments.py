@@ -13,12 +13,14 @@ import pytest
 from google.cloud.firestore_v1.base_query import FieldFilter
 from ledger_helpers import request, stored_entries
 
-from credits import ledger, payments, verify
-from credits import stripe_events as se
-from credits.errors import InvalidArgument
-from credits.firestore_client import db
-from credits.ledger import CreditType, Direction, LedgerRequest, Source
-from credits.payments import Outcome
+from credits.core import ledger
+from credits.core.errors import InvalidArgument
+from credits.core.firestore_client import db
+from credits.core.ledger import CreditType, Direction, LedgerRequest, Source
+from credits.flows import payments
+from credits.flows import stripe_events as se
+from credits.flows.payments import Outcome
+from credits.operations import verify
 
 pytestmark = pytest.mark.usefixtures("firestore")
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from credits.errors import InvalidArgument
-from credits.ledger import CreditType, Source
-from credits.pricing import DEFAULT_PRICES, price_job, table_from_config
+from credits.core.errors import InvalidArgument
+from credits.core.ledger import CreditType, Source
+from credits.flows.pricing import DEFAULT_PRICES, price_job, table_from_config
 
 
 def job(**fields: object) -> dict[str, object]:

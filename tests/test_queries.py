@@ -9,11 +9,12 @@ import pytest
 from ledger_helpers import request, set_entry_times
 from pydantic import ValidationError
 
-from credits import cursors, ledger, queries
-from credits.errors import InvalidArgument
-from credits.firestore_client import db
-from credits.ledger import CreditType, Direction, Source
-from credits.query_spec import Position
+from credits.core import generation_jobs, ledger
+from credits.core.errors import InvalidArgument
+from credits.core.firestore_client import db
+from credits.core.ledger import CreditType, Direction, Source
+from credits.core.query_spec import Position
+from credits.reads import cursors, queries
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -159,9 +160,8 @@ def test_export_iterates_every_entry_in_order(many_entries, monkeypatch):
 
 @pytest.mark.usefixtures("firestore")
 def test_admin_query_resolves_job_payment_uid_and_prefixes():
-    from credits import jobs
 
-    jobs.job_ref("job-42").set({"uid": "u"})
+    generation_jobs.job_ref("job-42").set({"uid": "u"})
     assert queries.resolve_admin_query("job-42") == queries.Scope(field="jobId", value="job-42")
     assert queries.resolve_admin_query("pi_123") == queries.Scope(field="paymentId", value="pi_123")
     assert queries.resolve_admin_query("some-uid") == queries.Scope(field="uid", value="some-uid")

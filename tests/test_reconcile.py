@@ -15,10 +15,12 @@ import pytest
 from google.cloud.firestore_v1.base_query import FieldFilter
 from ledger_helpers import put_job, request
 
-from credits import anomalies, jobs, ledger, reconcile
-from credits.firestore_client import db
-from credits.ledger import CreditType, Direction
-from credits.verify import Mismatch
+from credits.core import anomalies, generation_jobs, ledger
+from credits.core.firestore_client import db
+from credits.core.ledger import CreditType, Direction
+from credits.flows import jobs
+from credits.operations import reconcile
+from credits.operations.verify import Mismatch
 
 DAY = date(2026, 3, 14)
 NOON = datetime(2026, 3, 14, 12, tzinfo=UTC)
@@ -145,7 +147,7 @@ def test_jobs_that_do_not_net_out_are_listed_by_the_nightly_run():
     # A failed job charged and not refunded.
     put_job("unrefunded", uid="d", updatedAt=NOON)
     jobs.bill_job("unrefunded")
-    jobs.job_ref("unrefunded").update({"status": "failed"})
+    generation_jobs.job_ref("unrefunded").update({"status": "failed"})
     # A job charged twice, under two keys.
     put_job("twice", uid="d", updatedAt=NOON)
     jobs.bill_job("twice")
@@ -153,7 +155,7 @@ def test_jobs_that_do_not_net_out_are_listed_by_the_nightly_run():
     # In line: charged once, and failed with its refund.
     put_job("fine", uid="d", updatedAt=NOON)
     jobs.bill_job("fine")
-    jobs.job_ref("fine").update({"status": "failed"})
+    generation_jobs.job_ref("fine").update({"status": "failed"})
     jobs.bill_job("fine")
 
     report = reconcile.reconcile_day(DAY)

@@ -6,10 +6,11 @@ import pytest
 from ledger_helpers import request
 from pydantic import ValidationError
 
-from credits import anomalies, cursors, ledger, reports
-from credits.errors import InvalidArgument
-from credits.ledger import CreditType
-from credits.query_spec import Position
+from credits.core import anomalies, ledger
+from credits.core.errors import InvalidArgument
+from credits.core.ledger import CreditType
+from credits.core.query_spec import Position
+from credits.reads import cursors, reports
 
 pytestmark = pytest.mark.usefixtures("firestore")
 

@@ -8,7 +8,7 @@ as that user. An allowed read must return exactly the seeded documents it may se
 denied call must fail with HTTP 403 ``PERMISSION_DENIED``. No client may write, admins
 included: every write goes through the Cloud Functions and the Admin SDK.
 
-The documents are seeded once through the Admin path (``credits.firestore_client.db()``,
+The documents are seeded once through the Admin path (``credits.core.firestore_client.db()``,
 which the rules do not apply to) and shared by the whole table. Reads run before writes,
 and a write that wrongly succeeded is undone by seeding again, so one wrong cell does not
 spill into the others.
@@ -32,7 +32,7 @@ import pytest
 import requests
 from emulators import FirestoreEmulator
 
-from credits.firestore_client import db
+from credits.core.firestore_client import db
 
 # The seed writes documents of every collection directly, balances without entries among them.
 pytestmark = pytest.mark.tampers

@@ -18,11 +18,12 @@ import check_indexes
 import pytest
 from ledger_helpers import request
 
-from credits import days, ledger, summaries
-from credits.errors import InvalidArgument
-from credits.firestore_client import db
-from credits.ledger import SOURCE_RULES, CreditType, Direction, LedgerWrite, Source
-from credits.summaries import Reads, Tally
+from credits.core import ledger
+from credits.core.errors import InvalidArgument
+from credits.core.firestore_client import db
+from credits.core.ledger import SOURCE_RULES, CreditType, Direction, LedgerWrite, Source
+from credits.operations import days, summaries
+from credits.operations.summaries import Reads, Tally
 
 DAY = date(2026, 3, 14)
 START = datetime(2026, 3, 14, tzinfo=UTC)

@@ -8,9 +8,10 @@ from datetime import UTC, datetime
 import pytest
 from ledger_helpers import request
 
-from credits import ledger, verify
-from credits.firestore_client import db
-from credits.ledger import Balances, CreditType, Direction, LedgerEntry, Source
+from credits.core import ledger
+from credits.core.firestore_client import db
+from credits.core.ledger import Balances, CreditType, Direction, LedgerEntry, Source
+from credits.operations import verify
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

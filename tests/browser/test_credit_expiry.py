@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from browser.conftest import axe_violations, no_horizontal_scroll, screenshot, sign_in
 from browser.pages import data_rows, item_links, wait_loaded
-from credits import stripe_events as se
+from credits.flows import stripe_events as se
 
 PERIOD_S = 25
 """The Video plan's credits expire at the end of the period they pay for: here, seconds away."""

@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 import requests
 
-from credits import stripe_events
+from credits.flows import stripe_events
 
 PROJECT = "demo-credits"
 HOSTING = "http://127.0.0.1:5000"

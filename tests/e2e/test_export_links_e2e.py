@@ -16,7 +16,7 @@ import pytest
 import requests
 from openapi_check import assert_conforms
 
-from credits import export_links, queries
+from credits.reads import export_links, queries
 from e2e import helpers
 
 FILENAME = re.compile(r'attachment; filename="credits-ledger-(?P<label>[A-Za-z0-9_-]+)-\d{8}-\d{6}\.csv"')

@@ -1,6 +1,6 @@
 """The Stripe webhook through Hosting's ``/api/**`` rewrite, with real signatures.
 
-Events are built by :mod:`credits.stripe_events` and signed with the secret the Functions
+Events are built by :mod:`credits.flows.stripe_events` and signed with the secret the Functions
 emulator reads from ``functions/.secret.local``, so the webhook's own signature check runs.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import requests
 
-from credits import stripe_events
+from credits.flows import stripe_events
 from e2e import helpers
 
 PACK = "price_pack_image_100"

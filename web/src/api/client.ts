@@ -1,5 +1,5 @@
 /**
- * The typed client of the HTTP API. Its types are generated from functions/credits/openapi.yaml
+ * The typed client of the HTTP API. Its types are generated from functions/credits/api/openapi.yaml
  * (`npm run api:types`, run before every type check and build), so a change of the
  * contract that the pages do not follow fails the type check.
  */

@@ -1,0 +1,456 @@
+"""Stripe: purchases, subscription grants and refunds of purchases, from verified webhook events.
+
+The event's signature is checked on the raw body with ``stripe.Webhook.construct_event``
+(5-minute tolerance) before anything is read from it. Handled, in the payload shape of the
+API version the pinned ``stripe`` package targets (``2026-10-28.endive``):
+
+* ``checkout.session.completed`` (and ``checkout.session.async_payment_succeeded``) of a
+  paid one-time Checkout Session: a ``purchase`` credit, key ``credit:purchase:<payment
+  intent>``, and ``invoices/{invoice id}`` (the session id when the session made no invoice).
+  The user is ``metadata.uid`` and the pack is ``metadata.pack`` (a price id of :data:`CATALOG`),
+  because this event's payload carries no line items.
+* ``invoice.paid`` of a subscription invoice: a ``subscription_grant`` credit, key
+  ``credit:subscription_grant:<invoice id>``, and ``invoices/{invoice id}``. The user is the
+  subscription's ``metadata.uid`` (``parent.subscription_details.metadata``) and the plan is
+  the price of the invoice line (``lines.data[].pricing.price_details.price``).
+* ``charge.refunded`` of a purchase: a ``purchase_reversal`` debit of the credits the refund
+  pays back (``credits × amount_refunded / amount``, rounded down, minus what earlier
+  refunds of the charge took), key ``debit:purchase_reversal:<charge>:<amount_refunded>``.
+  It takes at most the balance; a shortfall is an anomaly.
+
+Every other event type is acknowledged and ignored. A duplicate delivery writes nothing
+and is recorded as an anomaly with its event id; an event that names no user, a uid that is
+no user of the project (Firebase Auth), or no known price is recorded as an
+``unattributable_webhook`` anomaly saying why, and acknowledged, so that Stripe stops
+retrying it: nothing is credited.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import stripe
+from google.cloud import firestore
+from google.cloud.firestore import DocumentReference
+
+from credits.core import accounts, anomalies, keys, ledger, logs
+from credits.core.errors import IdempotencyConflict, InsufficientCredits, InvalidArgument
+from credits.core.firestore_client import db
+from credits.core.ledger import CreditType, Direction, LedgerEntry, LedgerRequest, Source
+
+INVOICES = "invoices"
+SIGNATURE_TOLERANCE_S = 300
+
+
+class ItemKind(enum.StrEnum):
+    PACK = "pack"
+    """A one-time credit pack bought through Checkout."""
+    PLAN = "plan"
+    """A subscription plan that grants credits every paid period."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CatalogItem:
+    """What one Stripe price buys."""
+
+    kind: ItemKind
+    """A one-time pack or a subscription plan."""
+    name: str
+    """Shown to the user in the ledger's reason."""
+    credit_type: CreditType
+    """Which balance it credits."""
+    credits: int
+    """How many credits one unit buys (a pack) or one period grants (a plan)."""
+    unit_amount: int
+    """The price shown in the app, in the currency's minor unit (cents for ``usd``).
+
+    Display only: Stripe charges the amount of its own price object, whatever this says.
+    Keep it equal to the price's amount in the Stripe dashboard."""
+    currency: str
+    """The displayed price's ISO 4217 currency code, lower case as Stripe writes it."""
+    lasts: timedelta | None = None
+    """A pack: its credits expire this long after the purchase; None (the default): never."""
+    rollover: timedelta | None = timedelta(0)
+    """A plan: its credits expire this long after the end of the period they were granted for;
+    ``timedelta(0)`` (the default) at the period's end, None: they roll over for ever."""
+
+    def expires_at(self, *, bought: datetime | None = None, period_end: datetime | None = None) -> datetime | None:
+        """When the credits of one purchase (at ``bought``) or one period's grant expire."""
+        if self.kind is ItemKind.PACK:
+            return bought + self.lasts if bought and self.lasts is not None else None
+        return period_end + self.rollover if period_end and self.rollover is not None else None
+
+
+CATALOG: Mapping[str, CatalogItem] = {
+    "price_pack_image_100": CatalogItem(
+        kind=ItemKind.PACK,
+        name="100 image credits",
+        credit_type=CreditType.IMAGE,
+        credits=100,
+        unit_amount=999,
+        currency="usd",
+    ),
+    "price_pack_image_500": CatalogItem(
+        kind=ItemKind.PACK,
+        name="500 image credits",
+        credit_type=CreditType.IMAGE,
+        credits=500,
+        unit_amount=3999,
+        currency="usd",
+    ),
+    "price_pack_video_60": CatalogItem(
+        kind=ItemKind.PACK,
+        name="60 video credits",
+        credit_type=CreditType.VIDEO,
+        credits=60,
+        unit_amount=1499,
+        currency="usd",
+    ),
+    "price_plan_pro_monthly": CatalogItem(
+        kind=ItemKind.PLAN,
+        name="Pro plan",
+        credit_type=CreditType.IMAGE,
+        credits=300,
+        unit_amount=1999,
+        currency="usd",
+        rollover=timedelta(days=30),  # unused credits stay one more period
+    ),
+    "price_plan_video_monthly": CatalogItem(
+        kind=ItemKind.PLAN,
+        name="Video plan",
+        credit_type=CreditType.VIDEO,
+        credits=120,
+        unit_amount=2999,
+        currency="usd",
+    ),
+}
+"""Stripe price id → what it buys. Replace the ids (and displayed prices) with your own prices'."""
+
+
+class Outcome(enum.StrEnum):
+    PROCESSED = "processed"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"
+    UNATTRIBUTED = "unattributed"
+    """The event names no known user or price; recorded as an anomaly."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Handled:
+    """What :func:`handle_event` did with one event."""
+
+    outcome: Outcome
+    event_id: str
+    event_type: str
+    entries: list[LedgerEntry] = field(default_factory=list)
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "received": True,
+            "outcome": str(self.outcome),
+            "eventId": self.event_id,
+            "type": self.event_type,
+            "entryIds": [e.id for e in self.entries],
+        }
+
+
+def verify_event(payload: bytes, signature: str | None, secret: str) -> stripe.Event:
+    """The event, if ``payload`` is what Stripe signed with ``secret``; else InvalidArgument."""
+    if not signature:
+        raise InvalidArgument("missing Stripe-Signature header", field="Stripe-Signature")
+    try:
+        event: stripe.Event = stripe.Webhook.construct_event(
+            payload.decode("utf-8"), signature, secret, tolerance=SIGNATURE_TOLERANCE_S
+        )
+    except stripe.SignatureVerificationError as exc:
+        raise InvalidArgument(f"invalid Stripe signature: {exc.user_message or exc}") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InvalidArgument(f"invalid Stripe event payload: {exc}") from None
+    # The library only refuses old timestamps; a signature dated in the future is as suspect.
+    signed_at = next((p[2:] for p in signature.split(",") if p.startswith("t=")), "")
+    if not signed_at.isdigit() or int(signed_at) > time.time() + SIGNATURE_TOLERANCE_S:
+        raise InvalidArgument("invalid Stripe signature: timestamp outside the tolerance zone")
+    return event
+
+
+def receive(payload: bytes, signature: str | None, secret: str) -> Handled:
+    """Verify and handle one delivery: what the webhook route runs, and the emulators' test checkout too."""
+    return handle_event(verify_event(payload, signature, secret))
+
+
+def handle_event(event: stripe.Event) -> Handled:
+    handler = _HANDLERS.get(event.type)
+    if handler is None:
+        return Handled(outcome=Outcome.IGNORED, event_id=event.id, event_type=event.type)
+    return handler(event)
+
+
+def invoice_ref(invoice_id: str) -> DocumentReference:
+    ref: DocumentReference = db().collection(INVOICES).document(invoice_id)
+    return ref
+
+
+def _get(obj: Any, *path: str) -> Any:
+    """Follow attributes of a Stripe object; None where one is missing or null."""
+    for name in path:
+        if obj is None:
+            return None
+        obj = getattr(obj, name, None)
+    return obj
+
+
+def _checkout_completed(event: stripe.Event) -> Handled:
+    session = event.data.object
+    if _get(session, "mode") != "payment" or _get(session, "payment_status") != "paid":
+        # Subscriptions are granted on invoice.paid; an unpaid async payment comes back
+        # as checkout.session.async_payment_succeeded.
+        return Handled(outcome=Outcome.IGNORED, event_id=event.id, event_type=event.type)
+    metadata = _get(session, "metadata")
+    uid = _get(metadata, "uid")
+    price_id = _get(metadata, "pack")
+    item = CATALOG.get(price_id or "")
+    payment_intent = _get(session, "payment_intent")
+    context = {"uid": uid, "priceId": price_id, "paymentId": payment_intent}
+    if not uid:
+        return _unattributed(event, "the session has no metadata.uid", **context)
+    if item is None or item.kind is not ItemKind.PACK:
+        return _unattributed(event, "metadata.pack is not a credit pack of the catalog", **context)
+    if not payment_intent:
+        return _unattributed(event, "the session has no payment_intent", **context)
+    if not accounts.user_exists(uid):
+        return _unattributed(event, f"{uid} is no user of this project", **context)
+    invoice_id = _get(session, "invoice") or session.id
+    # The session's own time, the same in every event about it, so that a redelivery has the same expiry.
+    bought = _timestamp(_get(session, "created"))
+    request = LedgerRequest(
+        uid=uid,
+        type=item.credit_type,
+        direction=Direction.CREDIT,
+        amount=item.credits,
+        source=Source.PURCHASE,
+        idempotency_key=keys.purchase(payment_intent),
+        created_by="stripe",
+        reason=f"Purchased {item.name}",
+        payment_id=payment_intent,
+        invoice_id=invoice_id,
+        meta={"stripeEventId": event.id, "checkoutSessionId": session.id, "priceId": price_id},
+        expires_at=item.expires_at(bought=bought),
+    )
+    invoice = {
+        "uid": uid,
+        "kind": "purchase",
+        "description": item.name,
+        "paymentId": payment_intent,
+        "checkoutSessionId": session.id,
+        "amount": _get(session, "amount_total"),
+        "currency": _get(session, "currency"),
+        "status": "paid",
+        "hostedUrl": None,
+        "createdAt": firestore.SERVER_TIMESTAMP,
+    }
+    return _credit(event, request, invoice_id, invoice)
+
+
+def _invoice_paid(event: stripe.Event) -> Handled:
+    invoice = event.data.object
+    subscription = _get(invoice, "parent", "subscription_details")
+    if subscription is None:
+        # A one-time invoice belongs to a Checkout purchase, credited on its session.
+        return Handled(outcome=Outcome.IGNORED, event_id=event.id, event_type=event.type)
+    uid = _get(subscription, "metadata", "uid")
+    lines = _get(invoice, "lines", "data") or []
+    plans: list[tuple[CatalogItem, Any]] = []
+    for line in lines:
+        item = CATALOG.get(_get(line, "pricing", "price_details", "price") or "")
+        if item is not None and item.kind is ItemKind.PLAN:
+            plans.append((item, line))
+    context = {"uid": uid, "invoiceId": invoice.id, "planLines": len(plans)}
+    if not uid:
+        return _unattributed(event, "the subscription has no metadata.uid", **context)
+    if len(plans) != 1:
+        return _unattributed(event, f"the invoice has {len(plans)} plan lines of the catalog, not one", **context)
+    if not accounts.user_exists(uid):
+        return _unattributed(event, f"{uid} is no user of this project", **context)
+    item, line = plans[0]
+    quantity = _get(line, "quantity") or 1
+    # The line's period is the one the grant pays for: a renewal invoice's own period is the one
+    # before, and a first invoice's is an instant. A line without one grants credits that last.
+    period_end = _get(line, "period", "end")
+    if period_end is None and item.rollover is not None:
+        logs.warning(
+            "plan line without a period: its credits do not expire", event="plan_period_missing", invoiceId=invoice.id
+        )
+    request = LedgerRequest(
+        uid=uid,
+        type=item.credit_type,
+        direction=Direction.CREDIT,
+        amount=item.credits * quantity,
+        source=Source.SUBSCRIPTION_GRANT,
+        idempotency_key=keys.subscription_grant(invoice.id),
+        created_by="stripe",
+        reason=f"Credits refreshed ({item.name})",
+        invoice_id=invoice.id,
+        meta={
+            "stripeEventId": event.id,
+            "subscriptionId": _get(subscription, "subscription"),
+            "periodStart": _get(line, "period", "start"),
+            "periodEnd": period_end,
+        },
+        expires_at=item.expires_at(period_end=_timestamp(period_end)),
+    )
+    record = {
+        "uid": uid,
+        "kind": "subscription",
+        "description": item.name,
+        "number": _get(invoice, "number"),
+        "subscriptionId": _get(subscription, "subscription"),
+        "amount": _get(invoice, "amount_paid"),
+        "currency": _get(invoice, "currency"),
+        "status": _get(invoice, "status") or "paid",
+        "hostedUrl": _get(invoice, "hosted_invoice_url"),
+        "createdAt": firestore.SERVER_TIMESTAMP,
+    }
+    return _credit(event, request, invoice.id, record)
+
+
+def _charge_refunded(event: stripe.Event) -> Handled:
+    charge = event.data.object
+    payment_intent = _get(charge, "payment_intent")
+    purchase = ledger.find_entry_by_key(keys.purchase(payment_intent)) if payment_intent else None
+    if purchase is None:
+        # Not a credit purchase (a subscription's charge, or another product's): not ours to undo.
+        return Handled(outcome=Outcome.IGNORED, event_id=event.id, event_type=event.type)
+    paid = _get(charge, "amount") or 0
+    refunded = _get(charge, "amount_refunded") or 0
+    previous = _get(event.data, "previous_attributes", "amount_refunded") or 0
+    owed = _credits_for(purchase.amount, refunded, paid) - _credits_for(purchase.amount, previous, paid)
+    if owed <= 0:
+        return Handled(outcome=Outcome.IGNORED, event_id=event.id, event_type=event.type)
+    request = LedgerRequest(
+        uid=purchase.uid,
+        type=purchase.type,
+        direction=Direction.DEBIT,
+        amount=owed,
+        source=Source.PURCHASE_REVERSAL,
+        idempotency_key=keys.purchase_reversal(charge.id, refunded),
+        created_by="stripe",
+        reason="Purchase refunded",
+        payment_id=payment_intent,
+        invoice_id=purchase.invoice_id,
+        meta={"stripeEventId": event.id, "chargeId": charge.id, "purchaseEntryId": purchase.id},
+        cap_at_balance=True,
+        first_block=purchase.id,  # take back the refunded pack's own credits first
+    )
+    try:
+        write = ledger.write_ledger_entry(request)
+    except InsufficientCredits as exc:
+        _record_shortfall(event, request, taken=0, balance=exc.balance)
+        return Handled(outcome=Outcome.PROCESSED, event_id=event.id, event_type=event.type)
+    if write.replayed:
+        return _duplicate(event, write.entry)
+    if write.entry.amount < owed:
+        _record_shortfall(event, request, taken=write.entry.amount, balance=write.entry.amount)
+    return Handled(outcome=Outcome.PROCESSED, event_id=event.id, event_type=event.type, entries=[write.entry])
+
+
+def _timestamp(seconds: int | None) -> datetime | None:
+    return datetime.fromtimestamp(seconds, UTC) if seconds else None
+
+
+def _credits_for(credits: int, refunded: int, paid: int) -> int:
+    if paid <= 0:
+        return 0
+    return credits * min(refunded, paid) // paid
+
+
+def _credit(event: stripe.Event, request: LedgerRequest, invoice_id: str, invoice: dict[str, Any]) -> Handled:
+    ref = invoice_ref(invoice_id)
+    try:
+        write = ledger.write_ledger_entry(
+            request, also=lambda entry_id: [(ref, {**invoice, "entryIds": firestore.ArrayUnion([entry_id])})]
+        )
+    except IdempotencyConflict:
+        # An event credited before its expiry was part of the request (credits from before
+        # blocks): the same credit, so a redelivery is a duplicate, not a conflict.
+        existing = ledger.find_entry_by_key(request.idempotency_key)
+        same = (request.uid, request.type, request.amount, request.source)
+        if existing is None or (existing.uid, existing.type, existing.amount, existing.source) != same:
+            raise
+        return _duplicate(event, existing)
+    if write.replayed:
+        return _duplicate(event, write.entry)
+    return Handled(outcome=Outcome.PROCESSED, event_id=event.id, event_type=event.type, entries=[write.entry])
+
+
+def _duplicate(event: stripe.Event, entry: LedgerEntry) -> Handled:
+    logs.info(
+        "duplicate Stripe event skipped",
+        event="webhook_duplicate",
+        stripeEventId=event.id,
+        stripeEventType=event.type,
+        entryId=entry.id,
+        idempotencyKey=entry.idempotency_key,
+    )
+    anomalies.record(
+        anomalies.Kind.DUPLICATE_WEBHOOK,
+        dedupe_key=event.id,
+        uid=entry.uid,
+        eventId=event.id,
+        eventType=event.type,
+        entryId=entry.id,
+        idempotencyKey=entry.idempotency_key,
+    )
+    return Handled(outcome=Outcome.DUPLICATE, event_id=event.id, event_type=event.type, entries=[entry])
+
+
+def _unattributed(event: stripe.Event, why: str, **context: Any) -> Handled:
+    """Acknowledge an event that credits nobody, with an anomaly that says why.
+
+    A uid without an account is one of them: its balance could never be spent or seen.
+    """
+    logs.warning(
+        f"Stripe event credits nobody: {why}",
+        event="webhook_unattributed",
+        stripeEventId=event.id,
+        stripeEventType=event.type,
+        why=why,
+        **context,
+    )
+    anomalies.record(
+        anomalies.Kind.UNATTRIBUTABLE_WEBHOOK,
+        dedupe_key=event.id,
+        uid=context.get("uid"),
+        eventId=event.id,
+        eventType=event.type,
+        why=why,
+        context=context,
+    )
+    return Handled(outcome=Outcome.UNATTRIBUTED, event_id=event.id, event_type=event.type)
+
+
+def _record_shortfall(event: stripe.Event, request: LedgerRequest, *, taken: int, balance: int) -> None:
+    anomalies.record(
+        anomalies.Kind.PARTIAL_REVERSAL,
+        dedupe_key=request.idempotency_key,
+        uid=request.uid,
+        type=str(request.type),
+        amount=request.amount,
+        taken=taken,
+        shortfall=request.amount - taken,
+        balance=balance,
+        paymentId=request.payment_id,
+        eventId=event.id,
+    )
+
+
+_HANDLERS = {
+    "checkout.session.completed": _checkout_completed,
+    "checkout.session.async_payment_succeeded": _checkout_completed,
+    "invoice.paid": _invoice_paid,
+    "charge.refunded": _charge_refunded,
+}

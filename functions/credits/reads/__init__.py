@@ -1,0 +1,6 @@
+"""The read side: ledger pages and their filters, the signed cursors of every paged read, the
+Activity feed and its detail, CSV export and its signed download links, and the admin
+reports. It reads what the core and the flows wrote, and writes nothing to the ledger.
+
+May import: core.
+"""
