@@ -36,7 +36,7 @@ import target
 from credits.core import anomalies
 from credits.core.ledger import BLOCKS, NEXT_EXPIRY, CreditType, Direction, Source, balance_field
 from credits.core.query_spec import IndexShape
-from credits.flows import job_sweep
+from credits.flows import job_sweep, reversals
 from credits.operations import summaries
 from credits.reads import activity, queries
 
@@ -79,6 +79,7 @@ def query_shapes() -> set[IndexShape]:
         shapes.add(anomalies.list_spec(kind, after=None, limit=1).shape())
     now = datetime.now(UTC)
     shapes.add(job_sweep.candidates(now, now).shape())
+    shapes.add(reversals.waiting_spec(now).shape())
     return shapes
 
 

@@ -261,12 +261,18 @@ def test_refund_with_empty_balance_writes_no_entry_and_records_it():
     assert anomalies("partial_reversal")[0]["shortfall"] == 100
 
 
-def test_refund_of_an_unknown_charge_is_ignored():
+def test_a_refund_before_its_purchase_waits_and_is_applied_when_the_purchase_lands():
     event = se.charge_refunded(
-        event_id="evt_r9", charge_id="ch_9", payment_intent="pi_9", amount=500, amount_refunded=500
+        event_id="evt_r9", charge_id="ch_9", payment_intent="pi_9", amount=999, amount_refunded=999
     )
-    assert deliver(event).outcome is Outcome.IGNORED
+    assert deliver(event).outcome is Outcome.PENDING
     assert list(db().collection(ledger.LEDGER).stream()) == []
+
+    landed = deliver(checkout(9))
+
+    assert [(e.source, e.amount) for e in landed.entries] == [(Source.PURCHASE, 100), (Source.PURCHASE_REVERSAL, 100)]
+    assert ledger.read_balances("alice").of(CreditType.IMAGE) == 0
+    assert deliver(event).outcome is Outcome.DUPLICATE
 
 
 def test_unknown_event_types_are_ignored():

@@ -20,6 +20,8 @@ export const SOURCE_LABELS: Record<Source, string> = {
   refund: "Refund",
   admin_adjustment: "Adjustment by support",
   purchase_reversal: "Purchase refunded",
+  chargeback: "Payment disputed",
+  chargeback_reversal: "Dispute won",
   expiration: "Credits expired",
 };
 

@@ -46,6 +46,18 @@ def purchase_reversal(charge_id: str, amount_refunded: int) -> str:
     return f"{Direction.DEBIT}:{Source.PURCHASE_REVERSAL}:{charge_id}:{amount_refunded}"
 
 
+def chargeback(dispute_id: str) -> str:
+    """Credits taken back for a disputed payment whose funds were withdrawn, once per dispute:
+    ``debit:chargeback:<disputeId>``."""
+    return f"{Direction.DEBIT}:{Source.CHARGEBACK}:{dispute_id}"
+
+
+def chargeback_reversal(dispute_id: str) -> str:
+    """What a chargeback took, given back when the dispute is won (funds reinstated), once:
+    ``credit:chargeback_reversal:<disputeId>``."""
+    return f"{Direction.CREDIT}:{Source.CHARGEBACK_REVERSAL}:{dispute_id}"
+
+
 def expiration(block_id: str) -> str:
     """The expiry of what remains of a credit block: ``debit:expiration:<blockId>``. A block's id
     is the id of the entry that opened it, so it names one block of one user; the

@@ -154,6 +154,8 @@ class Source(enum.StrEnum):
     REFUND = "refund"
     ADMIN_ADJUSTMENT = "admin_adjustment"
     PURCHASE_REVERSAL = "purchase_reversal"
+    CHARGEBACK = "chargeback"
+    CHARGEBACK_REVERSAL = "chargeback_reversal"
     EXPIRATION = "expiration"
 
 
@@ -181,6 +183,8 @@ SOURCE_RULES: Mapping[Source, SourceRule] = {
     Source.REFUND: SourceRule(directions=_CREDIT, types=_ANY_TYPE),
     Source.ADMIN_ADJUSTMENT: SourceRule(directions=frozenset(Direction), types=_ANY_TYPE),
     Source.PURCHASE_REVERSAL: SourceRule(directions=_DEBIT, types=_ANY_TYPE),
+    Source.CHARGEBACK: SourceRule(directions=_DEBIT, types=_ANY_TYPE),
+    Source.CHARGEBACK_REVERSAL: SourceRule(directions=_CREDIT, types=_ANY_TYPE),
     Source.EXPIRATION: SourceRule(directions=_DEBIT, types=_ANY_TYPE),
 }
 

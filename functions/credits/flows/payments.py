@@ -39,9 +39,10 @@ from google.cloud import firestore
 from google.cloud.firestore import DocumentReference
 
 from credits.core import accounts, anomalies, keys, ledger, logs
-from credits.core.errors import IdempotencyConflict, InsufficientCredits, InvalidArgument
+from credits.core.errors import IdempotencyConflict, InvalidArgument
 from credits.core.firestore_client import db
 from credits.core.ledger import CreditType, Direction, LedgerEntry, LedgerRequest, Source
+from credits.flows import reversals
 
 INVOICES = "invoices"
 SIGNATURE_TOLERANCE_S = 300
@@ -138,6 +139,8 @@ class Outcome(enum.StrEnum):
     IGNORED = "ignored"
     UNATTRIBUTED = "unattributed"
     """The event names no known user or price; recorded as an anomaly."""
+    PENDING = "pending"
+    """A refund or dispute whose payment's credit has not arrived: recorded, applied when it does."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -238,7 +241,12 @@ def _checkout_completed(event: stripe.Event) -> Handled:
         reason=f"Purchased {item.name}",
         payment_id=payment_intent,
         invoice_id=invoice_id,
-        meta={"stripeEventId": event.id, "checkoutSessionId": session.id, "priceId": price_id},
+        meta={
+            "stripeEventId": event.id,
+            "checkoutSessionId": session.id,
+            "priceId": price_id,
+            "amountPaid": _get(session, "amount_total"),
+        },
         expires_at=item.expires_at(bought=bought),
     )
     invoice = {
@@ -276,6 +284,10 @@ def _invoice_paid(event: stripe.Event) -> Handled:
         return _unattributed(event, f"the invoice has {len(plans)} plan lines of the catalog, not one", **context)
     if not accounts.user_exists(uid):
         return _unattributed(event, f"{uid} is no user of this project", **context)
+    for payment in _get(invoice, "payments", "data") or []:
+        # When the payload includes the invoice's payments, they link its payment intents here already.
+        if payment_intent := _get(payment, "payment", "payment_intent"):
+            reversals.record(payment_intent, {"invoice": invoice.id})
     item, line = plans[0]
     quantity = _get(line, "quantity") or 1
     # The line's period is the one the grant pays for: a renewal invoice's own period is the one
@@ -300,6 +312,7 @@ def _invoice_paid(event: stripe.Event) -> Handled:
             "subscriptionId": _get(subscription, "subscription"),
             "periodStart": _get(line, "period", "start"),
             "periodEnd": period_end,
+            "amountPaid": _get(invoice, "amount_paid"),
         },
         expires_at=item.expires_at(period_end=_timestamp(period_end)),
     )
@@ -321,51 +334,68 @@ def _invoice_paid(event: stripe.Event) -> Handled:
 def _charge_refunded(event: stripe.Event) -> Handled:
     charge = event.data.object
     payment_intent = _get(charge, "payment_intent")
-    purchase = ledger.find_entry_by_key(keys.purchase(payment_intent)) if payment_intent else None
-    if purchase is None:
-        # Not a credit purchase (a subscription's charge, or another product's): not ours to undo.
+    if not payment_intent:
         return Handled(outcome=Outcome.IGNORED, event_id=event.id, event_type=event.type)
-    paid = _get(charge, "amount") or 0
-    refunded = _get(charge, "amount_refunded") or 0
-    previous = _get(event.data, "previous_attributes", "amount_refunded") or 0
-    owed = _credits_for(purchase.amount, refunded, paid) - _credits_for(purchase.amount, previous, paid)
-    if owed <= 0:
+    total = _get(charge, "amount_refunded") or 0
+    before = _get(event.data, "previous_attributes", "amount_refunded") or 0
+    if total <= before:
         return Handled(outcome=Outcome.IGNORED, event_id=event.id, event_type=event.type)
-    request = LedgerRequest(
-        uid=purchase.uid,
-        type=purchase.type,
-        direction=Direction.DEBIT,
-        amount=owed,
-        source=Source.PURCHASE_REVERSAL,
-        idempotency_key=keys.purchase_reversal(charge.id, refunded),
-        created_by="stripe",
-        reason="Purchase refunded",
-        payment_id=payment_intent,
-        invoice_id=purchase.invoice_id,
-        meta={"stripeEventId": event.id, "chargeId": charge.id, "purchaseEntryId": purchase.id},
-        cap_at_balance=True,
-        first_block=purchase.id,  # take back the refunded pack's own credits first
+    facts = {"charge": charge.id, "amount": _get(charge, "amount"), **reversals.refund_fact(total, before, event.id)}
+    return _reversal(event, payment_intent, facts, own_key=keys.purchase_reversal(charge.id, total))
+
+
+def _dispute(event: stripe.Event) -> Handled:
+    """Any ``charge.dispute.*`` event: what it says of the dispute's funds, then the payment settled."""
+    dispute = event.data.object
+    payment_intent = _get(dispute, "payment_intent")
+    status = str(_get(dispute, "status") or "")
+    if not payment_intent or status.startswith("warning_"):
+        # An inquiry withdraws no funds; if it becomes a dispute, funds_withdrawn says so.
+        return Handled(outcome=Outcome.IGNORED, event_id=event.id, event_type=event.type)
+    closed = event.type == "charge.dispute.closed"
+    reinstated = event.type == "charge.dispute.funds_reinstated" or (closed and status == "won")
+    if closed and status not in ("won", "lost"):
+        return Handled(outcome=Outcome.IGNORED, event_id=event.id, event_type=event.type)
+    fact = reversals.dispute_fact(
+        dispute.id, _get(dispute, "amount") or 0, withdrawn=True, reinstated=reinstated, event_id=event.id
     )
-    try:
-        write = ledger.write_ledger_entry(request)
-    except InsufficientCredits as exc:
-        _record_shortfall(event, request, taken=0, balance=exc.balance)
-        return Handled(outcome=Outcome.PROCESSED, event_id=event.id, event_type=event.type)
-    if write.replayed:
-        return _duplicate(event, write.entry)
-    if write.entry.amount < owed:
-        _record_shortfall(event, request, taken=write.entry.amount, balance=write.entry.amount)
-    return Handled(outcome=Outcome.PROCESSED, event_id=event.id, event_type=event.type, entries=[write.entry])
+    own = keys.chargeback_reversal(dispute.id) if reinstated else keys.chargeback(dispute.id)
+    return _reversal(event, payment_intent, {"charge": _get(dispute, "charge"), **fact}, own_key=own)
+
+
+def _invoice_payment_paid(event: stripe.Event) -> Handled:
+    """Which payment intent paid which invoice: how a refund or a dispute of a plan payment finds its grant."""
+    paid = event.data.object
+    payment_intent = _get(paid, "payment", "payment_intent")
+    invoice_id = _get(paid, "invoice")
+    if not payment_intent or not invoice_id:
+        return Handled(outcome=Outcome.IGNORED, event_id=event.id, event_type=event.type)
+    reversals.record(payment_intent, {"invoice": invoice_id})
+    settled = reversals.settle(payment_intent)
+    return Handled(outcome=Outcome.PROCESSED, event_id=event.id, event_type=event.type, entries=settled.written)
+
+
+def _reversal(event: stripe.Event, payment_intent: str, facts: Mapping[str, Any], *, own_key: str) -> Handled:
+    """Record an event's facts, settle its payment, and say what became of the event's own entry."""
+    reversals.record(payment_intent, facts)
+    settled = reversals.settle(payment_intent)
+    if settled.purchase is None:
+        logs.info(
+            "Stripe reversal waits for its purchase",
+            event="reversal_pending",
+            stripeEventId=event.id,
+            stripeEventType=event.type,
+            paymentId=payment_intent,
+        )
+        return Handled(outcome=Outcome.PENDING, event_id=event.id, event_type=event.type)
+    own = settled.writes.get(own_key)
+    if own is not None and own.replayed and not settled.written:
+        return _duplicate(event, own.entry)
+    return Handled(outcome=Outcome.PROCESSED, event_id=event.id, event_type=event.type, entries=settled.written)
 
 
 def _timestamp(seconds: int | None) -> datetime | None:
     return datetime.fromtimestamp(seconds, UTC) if seconds else None
-
-
-def _credits_for(credits: int, refunded: int, paid: int) -> int:
-    if paid <= 0:
-        return 0
-    return credits * min(refunded, paid) // paid
 
 
 def _credit(event: stripe.Event, request: LedgerRequest, invoice_id: str, invoice: dict[str, Any]) -> Handled:
@@ -382,9 +412,20 @@ def _credit(event: stripe.Event, request: LedgerRequest, invoice_id: str, invoic
         if existing is None or (existing.uid, existing.type, existing.amount, existing.source) != same:
             raise
         return _duplicate(event, existing)
+    # What arrived before the credit (a refund, a dispute) is applied now; a replay settles too,
+    # in case the delivery that credited stopped before it could.
+    after = [
+        entry
+        for settled in (
+            reversals.settle_invoice(invoice_id)
+            if request.source is Source.SUBSCRIPTION_GRANT
+            else [reversals.settle(str(request.payment_id))]
+        )
+        for entry in settled.written
+    ]
     if write.replayed:
         return _duplicate(event, write.entry)
-    return Handled(outcome=Outcome.PROCESSED, event_id=event.id, event_type=event.type, entries=[write.entry])
+    return Handled(outcome=Outcome.PROCESSED, event_id=event.id, event_type=event.type, entries=[write.entry, *after])
 
 
 def _duplicate(event: stripe.Event, entry: LedgerEntry) -> Handled:
@@ -433,24 +474,14 @@ def _unattributed(event: stripe.Event, why: str, **context: Any) -> Handled:
     return Handled(outcome=Outcome.UNATTRIBUTED, event_id=event.id, event_type=event.type)
 
 
-def _record_shortfall(event: stripe.Event, request: LedgerRequest, *, taken: int, balance: int) -> None:
-    anomalies.record(
-        anomalies.Kind.PARTIAL_REVERSAL,
-        dedupe_key=request.idempotency_key,
-        uid=request.uid,
-        type=str(request.type),
-        amount=request.amount,
-        taken=taken,
-        shortfall=request.amount - taken,
-        balance=balance,
-        paymentId=request.payment_id,
-        eventId=event.id,
-    )
-
-
 _HANDLERS = {
     "checkout.session.completed": _checkout_completed,
     "checkout.session.async_payment_succeeded": _checkout_completed,
     "invoice.paid": _invoice_paid,
+    "invoice_payment.paid": _invoice_payment_paid,
     "charge.refunded": _charge_refunded,
+    "charge.dispute.created": _dispute,
+    "charge.dispute.funds_withdrawn": _dispute,
+    "charge.dispute.funds_reinstated": _dispute,
+    "charge.dispute.closed": _dispute,
 }

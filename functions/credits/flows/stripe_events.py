@@ -8,10 +8,11 @@ signature check runs on it.
 **Why it is deployed.** The emulators' test checkout runs in the ``api`` function:
 :func:`credits.flows.checkout.complete_test_checkout` builds :func:`checkout_completed`, signs it
 and hands it to :func:`credits.flows.payments.receive`, as ``stripe trigger`` would. The other
-builders (``invoice.paid``, ``charge.refunded``) are used by the tests, the demo data and
-the web benchmark only, and stay beside it on purpose: this module is the one statement of
-the payload shapes the handlers read, for one pinned API version, and splitting it between
-the deployed package and a test folder would put the shapes of one version in two places.
+builders (``invoice.paid``, ``invoice_payment.paid``, ``charge.refunded``, disputes) are used
+by the tests, the demo data and the web benchmark only, and stay beside it on purpose: this
+module is the one statement of the payload shapes the handlers read, for one pinned API
+version, and splitting it between the deployed package and a test folder would put the
+shapes of one version in two places.
 They are plain functions over dicts: nothing calls them in production, and they reach no
 Stripe account or database.
 """
@@ -57,14 +58,18 @@ def checkout_completed(
     invoice: str | None = None,
     amount_total: int = 999,
     currency: str = "usd",
+    event_type: str = "checkout.session.completed",
+    payment_status: str = "paid",
 ) -> dict[str, Any]:
+    """A one-time Checkout Session: ``completed`` (``payment_status`` ``unpaid`` for an asynchronous
+    payment method), then ``checkout.session.async_payment_succeeded`` or ``_failed`` for those."""
     metadata = {k: v for k, v in (("uid", uid), ("pack", pack)) if v is not None}
     session = {
         "id": session_id,
         "object": "checkout.session",
         "mode": "payment",
         "status": "complete",
-        "payment_status": "paid",
+        "payment_status": payment_status,
         "payment_intent": payment_intent,
         "invoice": invoice,
         "amount_total": amount_total,
@@ -74,7 +79,7 @@ def checkout_completed(
         "client_reference_id": uid,
         "metadata": metadata,
     }
-    return envelope(event_id, "checkout.session.completed", session)
+    return envelope(event_id, event_type, session)
 
 
 def invoice_paid(
@@ -150,6 +155,51 @@ def charge_refunded(
     }
     previous = {"amount_refunded": previously_refunded, "refunded": False}
     return envelope(event_id, "charge.refunded", charge, previous_attributes=previous)
+
+
+def invoice_payment_paid(*, event_id: str, invoice_id: str, payment_intent: str, amount_paid: int) -> dict[str, Any]:
+    """The link of an invoice to the payment intent that paid it."""
+    paid = {
+        "id": f"inpay_{payment_intent}",
+        "object": "invoice_payment",
+        "amount_paid": amount_paid,
+        "amount_requested": amount_paid,
+        "currency": "usd",
+        "invoice": invoice_id,
+        "is_default": True,
+        "livemode": False,
+        "payment": {"type": "payment_intent", "payment_intent": payment_intent},
+        "status": "paid",
+    }
+    return envelope(event_id, "invoice_payment.paid", paid)
+
+
+def dispute(
+    *,
+    event_id: str,
+    event_type: str,
+    dispute_id: str,
+    charge_id: str,
+    payment_intent: str,
+    amount: int,
+    status: str = "needs_response",
+) -> dict[str, Any]:
+    """A ``charge.dispute.*`` event: ``created``, ``funds_withdrawn``, ``funds_reinstated`` or
+    ``closed``; ``status`` ``won`` or ``lost`` when closed, ``warning_needs_response`` for an inquiry."""
+    disputed = {
+        "id": dispute_id,
+        "object": "dispute",
+        "amount": amount,
+        "charge": charge_id,
+        "payment_intent": payment_intent,
+        "currency": "usd",
+        "reason": "fraudulent",
+        "status": status,
+        "is_charge_refundable": False,
+        "livemode": False,
+        "metadata": {},
+    }
+    return envelope(event_id, f"charge.dispute.{event_type}", disputed)
 
 
 def encode(event: dict[str, Any]) -> str:

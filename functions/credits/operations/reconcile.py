@@ -15,7 +15,9 @@ moved again) is recorded for that night too. Each mismatch is also logged as a W
 line, for log-based metrics and alerts.
 
 A user whose ledger did not move that day is not checked; the full verifier
-(``scripts/verify_ledger.py``) covers everyone.
+(``scripts/verify_ledger.py``) covers everyone. The run also reports the Stripe refunds and
+disputes that waited too long for their purchase
+(:func:`credits.flows.reversals.report_unmatched`).
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import time
 from datetime import date
 
 from credits.core import anomalies, logs
-from credits.flows import job_sweep
+from credits.flows import job_sweep, reversals
 from credits.operations import days, summaries, verify
 
 
@@ -62,6 +64,7 @@ def reconcile_day(day: date, *, run: str = "scheduled") -> verify.Report:
     uids |= job_uids
     documents += job_documents
     report = verify.verify_users(sorted(uids))
+    unmatched = reversals.report_unmatched(days.day_bounds(day)[1])
     day_id = days.day_id(day)
     for mismatch in report.mismatches:
         fields = {
@@ -92,6 +95,7 @@ def reconcile_day(day: date, *, run: str = "scheduled") -> verify.Report:
         entries=report.entries,
         jobs=report.jobs,
         mismatches=len(report.mismatches),
+        reversalsWithoutPurchase=len(unmatched),
         usersWithMismatches=len({m.uid for m in report.mismatches}),
         # The day's entries and jobs (to find the users), then each user's entries, jobs and balance.
         documentsRead=documents + report.entries + report.jobs + report.users,

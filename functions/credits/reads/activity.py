@@ -117,6 +117,8 @@ _ENTRY_ITEM_TYPES = {
     Source.SUBSCRIPTION_GRANT: ("credits_refreshed", "refresh"),
     Source.ADMIN_ADJUSTMENT: ("credits_adjusted", "adjust"),
     Source.PURCHASE_REVERSAL: ("credits_reversed", "reversal"),
+    Source.CHARGEBACK: ("credits_charged_back", "chargeback"),
+    Source.CHARGEBACK_REVERSAL: ("credits_returned", "chargeback_reversal"),
     Source.EXPIRATION: ("credits_expired", "expiration"),
 }
 

@@ -12,6 +12,8 @@ export const TYPE_LABELS: Record<ActivityItem["type"], string> = {
   credits_refreshed: "Credits refreshed",
   credits_adjusted: "Credits adjusted",
   credits_reversed: "Purchase refunded",
+  credits_charged_back: "Credits taken back (payment disputed)",
+  credits_returned: "Credits returned (dispute won)",
   credits_expired: "Credits expired",
 };
 
@@ -22,6 +24,8 @@ export const ACTION_LABELS: Record<string, string> = {
   refresh: "Refresh",
   adjust: "Adjustment",
   reversal: "Reversal",
+  chargeback: "Chargeback",
+  chargeback_reversal: "Chargeback reversed",
   expiration: "Expiry",
 };
 

@@ -10,6 +10,8 @@ export const ANOMALY_KINDS: Record<string, string> = {
   job_completed_after_refund: "Job completed after refund",
   job_billing_repaired: "Job billing repaired",
   reconciliation_mismatch: "Reconciliation mismatch",
+  reversal_without_purchase: "Reversal without purchase",
+  stripe_mismatch: "Stripe mismatch",
 };
 
 /** What the job billing sweeper did, by the billing action it reports. */
@@ -66,6 +68,7 @@ export function anomalyFacts(a: Anomaly): AnomalyFact[] {
       break;
     case "partial_reversal":
       facts.push(
+        ["Reversal", str(a.source) && sourceLabel(String(a.source))],
         ["To take back", num(a.amount)],
         ["Taken", num(a.taken)],
         ["Shortfall", num(a.shortfall)],
@@ -97,6 +100,17 @@ export function anomalyFacts(a: Anomaly): AnomalyFact[] {
         ["Entry", str(a.entryId), true],
         ["Expected", num(a.expected)],
         ["Found", num(a.found)],
+        ["Message", str(a.message)],
+      );
+      break;
+    case "reversal_without_purchase":
+      facts.push(["Payment", str(a.paymentId), true], ["Charge", str(a.chargeId), true], ["Message", str(a.message)]);
+      break;
+    case "stripe_mismatch":
+      facts.push(
+        ["Mismatch", str(a.mismatchKind)],
+        ["Stripe object", str(a.objectId), true],
+        ["Payment", str(a.paymentId), true],
         ["Message", str(a.message)],
       );
       break;
