@@ -29,6 +29,8 @@ def test_the_module_builds_exactly_the_keys_of_the_docs_table():
         "credit pack purchase": keys.purchase("<paymentIntentId>"),
         "subscription grant": keys.subscription_grant("<invoiceId>"),
         "purchase refund clawback": keys.purchase_reversal("<chargeId>", "<amountRefunded>"),  # type: ignore[arg-type]
+        "chargeback of a disputed payment": keys.chargeback("<disputeId>"),
+        "return of a chargeback (dispute won)": keys.chargeback_reversal("<disputeId>"),
         "admin adjustment": keys.admin_adjustment("<adminUid>", "<client key>"),
         "expiry of a credit block's remainder": keys.expiration("<blockId>"),
     }

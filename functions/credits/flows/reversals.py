@@ -241,7 +241,7 @@ def _reversals(facts: Facts, purchase: LedgerEntry) -> Iterator[LedgerRequest]:
         if dispute.withdrawn and owed > 0:
             key = keys.chargeback(dispute_id)
             meta = {"stripeEventId": dispute.event_id, "disputeId": dispute_id}
-            yield _clawback(facts, purchase, owed, Source.CHARGEBACK, key, "Payment disputed: credits taken back", meta)
+            yield _clawback(facts, purchase, owed, Source.CHARGEBACK, key, "Payment disputed", meta)
 
 
 def _clawback(
@@ -286,7 +286,7 @@ def _return(chargeback: LedgerEntry, purchase: LedgerEntry, dispute_id: str) -> 
         source=Source.CHARGEBACK_REVERSAL,
         idempotency_key=keys.chargeback_reversal(dispute_id),
         created_by="stripe",
-        reason="Dispute won: credits returned",
+        reason="Dispute won",
         payment_id=chargeback.payment_id,
         invoice_id=chargeback.invoice_id,
         meta={"disputeId": dispute_id, "chargebackEntryId": chargeback.id, "purchaseEntryId": purchase.id},

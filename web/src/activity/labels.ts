@@ -12,8 +12,8 @@ export const TYPE_LABELS: Record<ActivityItem["type"], string> = {
   credits_refreshed: "Credits refreshed",
   credits_adjusted: "Credits adjusted",
   credits_reversed: "Purchase refunded",
-  credits_charged_back: "Credits taken back (payment disputed)",
-  credits_returned: "Credits returned (dispute won)",
+  credits_charged_back: "Credits taken back",
+  credits_returned: "Credits returned",
   credits_expired: "Credits expired",
 };
 
