@@ -1,15 +1,17 @@
-"""What the benchmark scripts share: arguments, one emulator, quiet logs, interleaved timing, bulk loading.
+"""What the benchmark scripts share: options, the emulators, quiet logs, interleaved timing, bulk loading, figures.
 
 Each ``scripts/bench_*.py`` that runs on its own Firestore emulator declares its options
 (:class:`Option`) and hands them with its run to :func:`main` (options parsed, one emulator
-started for the run, stopped after it); it
-measures with :func:`interleaved` (rounds of each kind of call in turn, so machine noise
-hits all kinds alike) and reports :class:`Latency` figures. Bulk data is written with
+started for the run, stopped after it); ``scripts/bench_web.py``, which needs the whole
+Emulator Suite, parses them with :func:`parse` and runs inside :func:`whole_suite`. A
+benchmark measures with :func:`interleaved` (rounds of each kind of call in turn, so machine
+noise hits all kinds alike) and reports :class:`Latency` figures, and each figure that has a
+goal with :func:`goal_line` (or :func:`verdict`). Bulk data is written with
 :func:`bulk_create`, and entry-shaped documents are built by the ledger's own
 :func:`credits.core.ledger.entry_document`, so a benchmark's data has the shape the ledger writes.
 
 Importing this module puts ``functions/`` (the ``credits`` package) and ``tests/`` (the
-emulator starter) on ``sys.path``.
+emulator starter) on ``sys.path``. Nothing to run on its own.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import argparse
 import contextlib
 import itertools
 import os
+import signal
 import statistics
 import sys
 import time
@@ -31,11 +34,25 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "functions"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from emulators import firestore_for  # noqa: E402
+import target  # noqa: E402
+from emulators import Suite, firestore_for  # noqa: E402
 
 from credits.core.firestore_client import db  # noqa: E402
 
-__all__ = ["ROOT", "Latency", "Option", "bulk_create", "interleaved", "main", "parse", "quiet_logs"]
+__all__ = [
+    "ROOT",
+    "Doc",
+    "Latency",
+    "Option",
+    "bulk_create",
+    "goal_line",
+    "interleaved",
+    "main",
+    "parse",
+    "quiet_logs",
+    "verdict",
+    "whole_suite",
+]
 
 BATCH = 500
 """Documents per batched write (Firestore's most)."""
@@ -88,6 +105,25 @@ def main(
 
 
 @contextlib.contextmanager
+def whole_suite() -> Iterator[Suite]:
+    """The whole Emulator Suite on the ports of firebase.json, emptied, with this process's clients on it.
+
+    It is stopped however the block ends; a SIGTERM (a killed flock, a CI timeout) unwinds
+    like Ctrl-C, so it is stopped then too.
+    """
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    started = time.perf_counter()
+    suite = Suite.start(ROOT)
+    try:
+        print(f"suite up in {time.perf_counter() - started:.1f} s", flush=True)
+        suite.reset()
+        os.environ.update(target.LOCAL)
+        yield suite
+    finally:
+        suite.stop()
+
+
+@contextlib.contextmanager
 def quiet_logs() -> Iterator[None]:
     """The product's JSON log lines go to ``os.devnull``: they cost what they cost, unseen."""
     with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
@@ -112,6 +148,22 @@ class Latency:
 
     def line(self, label: str) -> str:
         return f"{label} median {self.median_ms:.1f} ms p95 {self.p95_ms:.1f} ms"
+
+    def line_with_cpu(self, label: str) -> str:
+        """The line in aligned columns, with the client's CPU time."""
+        return (
+            f"{label} median {self.median_ms:7.1f} ms  p95 {self.p95_ms:7.1f} ms  "
+            f"(client CPU median {self.cpu_median_ms:5.1f} ms)"
+        )
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "not met"
+
+
+def goal_line(label: str, value: float, goal: float) -> str:
+    """``label 1.76 (goal <= 2.5: met)``: a figure beside the most it may be."""
+    return f"{label} {value:.2f} (goal <= {goal:g}: {verdict(value <= goal)})"
 
 
 def interleaved(

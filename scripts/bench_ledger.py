@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import bench_helpers
-from bench_helpers import Option, interleaved, quiet_logs
+from bench_helpers import Option, goal_line, interleaved, quiet_logs
 
 from credits.core import ledger
 from credits.core.errors import LedgerBusy
@@ -172,20 +172,16 @@ def run(writes: int, threads: int, per_thread: int) -> None:
         ]
         latency = interleaved([*kinds, ("bare", _bare_write)], calls=writes, round_size=ROUND, warmup=WARMUP)
     for name, _ in kinds:
-        state, blocks = name.split()
-        label = f"write_ledger_entry, {blocks:>2} open block{'s' if blocks != '1' else ' '} (balance {state})"
+        state, count = name.split()
+        label = f"write_ledger_entry, {count:>2} open block{'s' if count != '1' else ' '} (balance {state})"
         print(latency[name].line(f"{label:<58}"))
     print(latency["bare"].line(f"{'bare single-document write':<58}"))
     for state in ("remembered", "read"):
         ratios = {blocks: latency[f"{state} {blocks}"].median_ms / latency["bare"].median_ms for blocks in BLOCKS}
         for blocks, ratio in ratios.items():
-            verdict = "met" if ratio <= GOAL_RATIO else "not met"
-            print(f"ratio ({state}, {blocks} open blocks) {ratio:.2f} (goal <= {GOAL_RATIO}: {verdict})")
+            print(goal_line(f"ratio ({state}, {blocks} open blocks)", ratio, GOAL_RATIO))
         growth = ratios[BLOCKS[-1]] / ratios[BLOCKS[0]]
-        verdict = "met" if growth <= GOAL_BLOCKS_RATIO else "not met"
-        print(
-            f"  {BLOCKS[-1]} blocks / {BLOCKS[0]} block ({state}) {growth:.2f} (goal <= {GOAL_BLOCKS_RATIO}: {verdict})"
-        )
+        print(goal_line(f"  {BLOCKS[-1]} blocks / {BLOCKS[0]} block ({state})", growth, GOAL_BLOCKS_RATIO))
 
     for remember in (True, False):
         uid = f"{HOT_UID}-{'shared' if remember else 'separate'}"
