@@ -1,4 +1,9 @@
-"""Cloud Functions entry points: thin, typed registrations. The logic lives in ``credits``."""
+"""Cloud Functions entry points: thin, typed registrations. The logic lives in ``credits``.
+
+They deploy as the functions codebase ``credits`` (``firebase deploy --only functions:credits``)
+beside a host app's own codebases. Function names are unique in a project across codebases,
+so each names what it does for credits (``credits_api``, not ``api``).
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,8 @@ from firebase_functions.options import Timezone
 from google.cloud.firestore import DocumentSnapshot
 
 from credits.api import routes
-from credits.core.config import EXPORT_LINK_SECRET, STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET
+from credits.core.generation_jobs import JOBS
+from credits.core.environment import EXPORT_LINK_SECRET, STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET
 from credits.flows import expiry, job_sweep, jobs
 from credits.operations import days, reconcile, summaries
 
@@ -20,12 +26,12 @@ UTC = Timezone("Etc/UTC")
 
 
 @https_fn.on_request(secrets=[STRIPE_WEBHOOK_SECRET, STRIPE_SECRET_KEY, EXPORT_LINK_SECRET])
-def api(req: flask.Request) -> flask.Response:
+def credits_api(req: flask.Request) -> flask.Response:
     """The HTTP API, reached at ``/api/**`` through the Hosting rewrite."""
     return routes.handle(req)
 
 
-@firestore_fn.on_document_written(document="generation_jobs/{jobId}")
+@firestore_fn.on_document_written(document=f"{JOBS}/{{jobId}}")
 def bill_generation_job(
     event: firestore_fn.Event[Change[DocumentSnapshot[Any] | None]],
 ) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from ledger_helpers import stored_entries
 
-from credits.core import config, ledger
+from credits.core import environment, ledger
 from credits.core.errors import IdempotencyConflict, InvalidArgument, NotFound, PaymentsUnavailable
 from credits.core.firestore_client import project_id
 from credits.core.ledger import CreditType, Source
@@ -179,21 +179,21 @@ def test_return_origin_refuses_hosts_the_app_is_not_served_on():
 
 
 def test_extra_return_hosts_come_from_the_environment(monkeypatch):
-    monkeypatch.setenv(config.CHECKOUT_RETURN_HOSTS_ENV, " Credits.Example.com, ,other.example ")
-    assert config.checkout_return_hosts() == {"credits.example.com", "other.example"}
-    monkeypatch.delenv(config.CHECKOUT_RETURN_HOSTS_ENV)
-    assert config.checkout_return_hosts() == frozenset()
+    monkeypatch.setenv(environment.CHECKOUT_RETURN_HOSTS_ENV, " Credits.Example.com, ,other.example ")
+    assert environment.checkout_return_hosts() == {"credits.example.com", "other.example"}
+    monkeypatch.delenv(environment.CHECKOUT_RETURN_HOSTS_ENV)
+    assert environment.checkout_return_hosts() == frozenset()
 
 
 def test_test_mode_is_the_functions_emulator(monkeypatch):
     monkeypatch.setenv("FUNCTIONS_EMULATOR", "true")
-    assert config.on_emulator()
+    assert environment.on_emulator()
     checkout.require_test_mode()
     for value in ("false", "1", ""):
         monkeypatch.setenv("FUNCTIONS_EMULATOR", value)
-        assert not config.on_emulator()
+        assert not environment.on_emulator()
     monkeypatch.delenv("FUNCTIONS_EMULATOR")
-    assert not config.on_emulator()
+    assert not environment.on_emulator()
     with pytest.raises(NotFound):
         checkout.require_test_mode()
 

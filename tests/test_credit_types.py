@@ -1,11 +1,11 @@
 """Credit types are data: the recipe of docs/flows.md adds a third type and a job source, and nothing else changes.
 
 The test follows "Adding a source or a credit type" as written, on a copy of ``functions/``
-made here: one ``CreditType`` value, one ``Source`` value with its ``SourceRule``, one
-``JobKind`` and one row of default prices. Then, in a separate Python process running that
-copy against the same Firestore emulator, an ``audio`` job is priced, debited from the audio
-balance (never from another type's), refunded, verified, summed in the daily summary and
-shown in Activity and in the API's balances. The repository's own code knows no ``audio``.
+made here: in its configuration file, one credit type, one job kind and one row of prices.
+Then, in a separate Python process running that copy against the same Firestore emulator,
+an ``audio`` job is priced, debited from the audio balance (never from another type's),
+refunded, verified, summed in the daily summary and shown in Activity and in the API's
+balances. The repository's own code and configuration know no ``audio``.
 """
 
 from __future__ import annotations
@@ -15,35 +15,25 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
+import yaml
 from emulators import FirestoreEmulator
 
 from credits.core.ledger import BALANCE_FIELDS, CreditType, check_credit_type_names
 
 ROOT = Path(__file__).resolve().parents[1]
 
-RECIPE = [
-    # (file, the line after which the recipe's line goes, the line)
-    ("core/ledger.py", '    VIDEO = "video"', '    AUDIO = "audio"'),
-    ("core/ledger.py", '    IMAGE2VIDEO = "image2video"', '    TEXT2AUDIO = "text2audio"'),
-    (
-        "core/ledger.py",
-        "    Source.IMAGE2VIDEO: SourceRule(",
-        "    Source.TEXT2AUDIO: SourceRule(directions=_DEBIT, types=frozenset({CreditType.AUDIO})),",
-    ),
-    (
-        "core/generation_jobs.py",
-        "    Source.IMAGE2VIDEO: JobKind(",
-        "    Source.TEXT2AUDIO: JobKind(credit_type=CreditType.AUDIO, unit_field=Unit.SECONDS, max_units=300),",
-    ),
-    (
-        "flows/pricing.py",
-        '        CreditType.VIDEO: {"standard": 1, "hq": 2},',
-        '        CreditType.AUDIO: {"standard": 1, "hq": 3},',
-    ),
-]
+
+def add_audio(config: dict[str, Any]) -> None:
+    """The recipe: a credit type, a job kind that spends it, and its prices."""
+    config["credit_types"]["audio"] = {"label": "Audio credits", "hint": "for text-to-audio"}
+    config["job_kinds"]["text2audio"] = {"credit_type": "audio", "unit": "durationSec", "max_units": 300}
+    config["prices"]["units"]["audio"] = {"standard": 1, "hq": 3}
+
 
 SCENARIO = """
 import json, sys
@@ -99,19 +89,17 @@ with open(sys.argv[1], "w") as out:
 """
 
 
-def follow_the_recipe(copy: Path, recipe: list[tuple[str, str, str]] = RECIPE) -> None:
-    for name, anchor, line in recipe:
-        path = copy / "credits" / name
-        lines = path.read_text().splitlines(keepends=True)
-        at = [n for n, text in enumerate(lines) if text.startswith(anchor)]
-        assert len(at) == 1, f"the recipe's place in {name} ({anchor!r}) moved: update docs/flows.md and this test"
-        lines.insert(at[0] + 1, line + "\n")
-        path.write_text("".join(lines))
+def follow_the_recipe(copy: Path, change: Callable[[dict[str, Any]], None] = add_audio) -> None:
+    path = copy / "credits.config.yaml"
+    config = yaml.safe_load(path.read_text())
+    change(config)
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
 
 
 def copy_of_the_functions(tmp_path: Path) -> Path:
     copy = tmp_path / "functions"
     shutil.copytree(ROOT / "functions" / "credits", copy / "credits", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "functions" / "credits.config.yaml", copy / "credits.config.yaml")
     return copy
 
 
@@ -189,7 +177,7 @@ def test_a_credit_type_that_is_no_plain_field_name_is_refused(name: str):
 
 def test_the_functions_do_not_load_with_a_credit_type_named_like_a_balance_field(tmp_path: Path):
     copy = copy_of_the_functions(tmp_path)
-    follow_the_recipe(copy, [("core/ledger.py", '    VIDEO = "video"', '    SEQ = "seq"')])
+    follow_the_recipe(copy, lambda config: config["credit_types"].update(seq={"label": "Seq credits"}))
     run = subprocess.run(
         [sys.executable, "-c", "import credits.core.ledger"],
         env={**os.environ, "PYTHONPATH": str(copy)},
@@ -198,4 +186,4 @@ def test_the_functions_do_not_load_with_a_credit_type_named_like_a_balance_field
         timeout=60,
     )
     assert run.returncode != 0
-    assert "credit type 'seq' is named like a field of the balance document" in run.stderr
+    assert "credit_types.seq: credit type 'seq' is named like a field of the balance document" in run.stderr

@@ -79,6 +79,12 @@ def test_firebase_deploy_packs_every_module_and_the_openapi_document():
         for path in CREDITS.rglob(pattern)
         if "__pycache__" not in path.parts
     }
-    assert {"main.py", "requirements.txt", "credits/api/openapi.yaml", "credits/core/ledger.py"} <= names
+    assert {
+        "main.py",
+        "requirements.txt",
+        "credits.config.yaml",
+        "credits/api/openapi.yaml",
+        "credits/core/ledger.py",
+    } <= names
     assert sources - names == set()
     assert not [name for name in names if name.startswith(("venv/", ".secret")) or "__pycache__" in name]

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from werkzeug.exceptions import HTTPException
 
 from credits.api.auth import caller_from_header
-from credits.core import config, ledger, logs
+from credits.core import environment, ledger, logs
 from credits.core.accounts import Caller
 from credits.core.errors import CreditsError, InvalidArgument, MethodNotAllowed, NotFound, PermissionDenied
 from credits.flows import admin, checkout, payments
@@ -104,22 +104,22 @@ def download_export(token: str) -> flask.Response:
 def credit_packs() -> dict[str, Any]:
     require_caller()
     parse_query(NoParameters)
-    return {"packs": checkout.packs(), "testMode": config.on_emulator()}
+    return {"packs": checkout.packs(), "testMode": environment.on_emulator()}
 
 
 @app.post("/api/credits/checkout")
 def start_checkout() -> dict[str, Any]:
     caller = require_caller()
     request = parse_body(checkout.CheckoutRequest)
-    if config.on_emulator():
+    if environment.on_emulator():
         return {"url": checkout.new_test_checkout_url(request.pack), "testMode": True}
     url = checkout.start_stripe_checkout(
         caller.uid,
         request.pack,
         forwarded_host=flask.request.headers.get("X-Forwarded-Host"),
         host=flask.request.headers.get("Host"),
-        api_key=config.require(config.STRIPE_SECRET_KEY),
-        extra_hosts=config.checkout_return_hosts(),
+        api_key=environment.require(environment.STRIPE_SECRET_KEY),
+        extra_hosts=environment.checkout_return_hosts(),
     )
     return {"url": url, "testMode": False}
 
@@ -129,7 +129,7 @@ def complete_test_checkout() -> dict[str, Any]:
     caller = require_caller()
     checkout.require_test_mode()
     request = parse_body(checkout.CompleteTestCheckout)
-    secret = config.require(config.STRIPE_WEBHOOK_SECRET)
+    secret = environment.require(environment.STRIPE_WEBHOOK_SECRET)
     return checkout.complete_test_checkout(caller.uid, request, webhook_secret=secret).to_api()
 
 
@@ -232,7 +232,7 @@ def csv_response(scope: queries.Scope, filters: queries.LedgerSelection, label: 
 
 @app.post("/api/stripe/webhook")
 def stripe_webhook() -> tuple[dict[str, Any], int]:
-    secret = config.require(config.STRIPE_WEBHOOK_SECRET)
+    secret = environment.require(environment.STRIPE_WEBHOOK_SECRET)
     handled = payments.receive(
         flask.request.get_data(cache=False), flask.request.headers.get("Stripe-Signature"), secret
     )

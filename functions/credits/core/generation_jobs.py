@@ -17,10 +17,10 @@ from google.cloud.firestore import DocumentReference
 
 from credits.core.firestore_client import db
 from credits.core.ledger import DEFAULT_CREDIT_TYPE, CreditType, Source
+from credits.core.settings import SETTINGS
 
-MAX_IMAGES = 16
-MAX_DURATION_SEC = 600
-JOBS = "generation_jobs"
+JOBS = SETTINGS.jobs.collection
+"""The collection the pipeline writes its jobs to (``jobs.collection`` of the configuration file)."""
 
 
 class Status(enum.StrEnum):
@@ -61,13 +61,13 @@ class JobKind:
 
 
 JOB_KINDS: Mapping[Source, JobKind] = {
-    Source.TEXT2IMAGE: JobKind(credit_type=CreditType.IMAGE, unit_field=Unit.IMAGES, max_units=MAX_IMAGES),
-    Source.IMAGE2IMAGE: JobKind(credit_type=CreditType.IMAGE, unit_field=Unit.IMAGES, max_units=MAX_IMAGES),
-    Source.TEXT2VIDEO: JobKind(credit_type=CreditType.VIDEO, unit_field=Unit.SECONDS, max_units=MAX_DURATION_SEC),
-    Source.IMAGE2VIDEO: JobKind(credit_type=CreditType.VIDEO, unit_field=Unit.SECONDS, max_units=MAX_DURATION_SEC),
+    Source(source): JobKind(
+        credit_type=CreditType(kind.credit_type), unit_field=Unit(kind.unit), max_units=kind.max_units
+    )
+    for source, kind in SETTINGS.job_kinds.items()
 }
-"""Every job source the pipeline may write, and how it is priced. A job whose source is not
-here cannot be priced, and is never charged."""
+"""Every job source the pipeline may write, and how it is priced (``job_kinds`` of the
+configuration file). A job whose source is not here cannot be priced, and is never charged."""
 
 
 def job_source(value: object) -> Source | None:

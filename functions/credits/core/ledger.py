@@ -84,6 +84,7 @@ from credits.core import anomalies, blocks, logs
 from credits.core.blocks import Block, Part
 from credits.core.errors import IdempotencyConflict, InsufficientCredits, InvalidArgument, LedgerBusy
 from credits.core.firestore_client import db
+from credits.core.settings import SETTINGS, ConfigError
 
 LEDGER = "credits_ledger"
 IDEMPOTENCY = "idempotency"
@@ -114,10 +115,10 @@ BACKOFF_CAP_S = 0.25
 
 
 class CreditType(enum.StrEnum):
-    """The user's balances, one per type; each is its own unit (an image credit buys no video)."""
+    """The user's balances, one per type, as the configuration file names them (``image``,
+    ``video``); each is its own unit (an image credit buys no video)."""
 
-    IMAGE = "image"
-    VIDEO = "video"
+    vars().update({name.upper(): name for name in SETTINGS.credit_types})
 
 
 def check_credit_type_names(names: Iterable[str]) -> None:
@@ -126,17 +127,21 @@ def check_credit_type_names(names: Iterable[str]) -> None:
     for name in map(str, names):
         if name in BALANCE_FIELDS:
             fields = ", ".join(sorted(BALANCE_FIELDS))
-            raise ValueError(f"credit type {name!r} is named like a field of the balance document ({fields})")
+            raise ConfigError(
+                f"credit_types.{name}: credit type {name!r} is named like a field of the balance document ({fields})"
+            )
         if not _TYPE_NAME.match(name):
-            raise ValueError(
-                f"credit type {name!r} must be 1-32 lower-case letters, digits or '_', starting with a letter"
+            raise ConfigError(
+                f"credit_types.{name}: credit type {name!r} must be 1-32 lower-case letters, digits or '_', "
+                "starting with a letter"
             )
 
 
 check_credit_type_names(CreditType)
 
-DEFAULT_CREDIT_TYPE = CreditType.IMAGE
-"""The type a report shows when the request names none (``GET /api/admin/credits/users``)."""
+DEFAULT_CREDIT_TYPE = next(iter(CreditType))
+"""The type a report shows when the request names none (``GET /api/admin/credits/users``): the
+configuration file's first."""
 
 
 class Direction(enum.StrEnum):
@@ -144,11 +149,31 @@ class Direction(enum.StrEnum):
     DEBIT = "debit"
 
 
+FLOW_SOURCES = frozenset(
+    {
+        "purchase",
+        "subscription_grant",
+        "refund",
+        "admin_adjustment",
+        "purchase_reversal",
+        "chargeback",
+        "chargeback_reversal",
+        "expiration",
+    }
+)
+"""The sources the ledger's own flows write (the members of :class:`Source` that are not job kinds)."""
+
+for _source in SETTINGS.job_kinds:
+    if _source in FLOW_SOURCES:
+        raise ConfigError(f"job_kinds.{_source}: a job kind cannot take the name of the ledger's source {_source!r}")
+
+
 class Source(enum.StrEnum):
-    TEXT2IMAGE = "text2image"
-    IMAGE2IMAGE = "image2image"
-    TEXT2VIDEO = "text2video"
-    IMAGE2VIDEO = "image2video"
+    """Why an entry was written: a generation job's source (one per job kind of the configuration
+    file: ``text2image``, ``image2image``, ``text2video``, ``image2video``), or one of the
+    ledger's own flows (purchase, plan grant, refund, admin adjustment, reversals, expiry)."""
+
+    vars().update({name.upper(): name for name in SETTINGS.job_kinds})
     PURCHASE = "purchase"
     SUBSCRIPTION_GRANT = "subscription_grant"
     REFUND = "refund"
@@ -174,10 +199,10 @@ _CREDIT = frozenset({Direction.CREDIT})
 _DEBIT = frozenset({Direction.DEBIT})
 
 SOURCE_RULES: Mapping[Source, SourceRule] = {
-    Source.TEXT2IMAGE: SourceRule(directions=_DEBIT, types=frozenset({CreditType.IMAGE})),
-    Source.IMAGE2IMAGE: SourceRule(directions=_DEBIT, types=frozenset({CreditType.IMAGE})),
-    Source.TEXT2VIDEO: SourceRule(directions=_DEBIT, types=frozenset({CreditType.VIDEO})),
-    Source.IMAGE2VIDEO: SourceRule(directions=_DEBIT, types=frozenset({CreditType.VIDEO})),
+    **{
+        Source(source): SourceRule(directions=_DEBIT, types=frozenset({CreditType(kind.credit_type)}))
+        for source, kind in SETTINGS.job_kinds.items()
+    },
     Source.PURCHASE: SourceRule(directions=_CREDIT, types=_ANY_TYPE),
     Source.SUBSCRIPTION_GRANT: SourceRule(directions=_CREDIT, types=_ANY_TYPE),
     Source.REFUND: SourceRule(directions=_CREDIT, types=_ANY_TYPE),
@@ -187,6 +212,7 @@ SOURCE_RULES: Mapping[Source, SourceRule] = {
     Source.CHARGEBACK_REVERSAL: SourceRule(directions=_CREDIT, types=_ANY_TYPE),
     Source.EXPIRATION: SourceRule(directions=_DEBIT, types=_ANY_TYPE),
 }
+"""Each job source debits the one type its job kind spends; the ledger's own sources take any type."""
 
 _ID_ALPHABET = string.ascii_letters + string.digits
 _ID_LENGTH = 20

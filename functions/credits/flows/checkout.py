@@ -42,7 +42,7 @@ from typing import Annotated, Any
 import stripe
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from credits.core import config, logs
+from credits.core import environment, logs
 from credits.core.errors import InvalidArgument, NotFound, PaymentsUnavailable
 from credits.core.firestore_client import project_id
 from credits.flows import payments, stripe_events
@@ -204,7 +204,7 @@ def create_session(client: stripe.StripeClient, *, uid: str, price_id: str, orig
 
 def require_test_mode() -> None:
     """NotFound outside the emulators: in production the test checkout route does not exist."""
-    if not config.on_emulator():
+    if not environment.on_emulator():
         raise NotFound("test checkout exists only on the Firebase emulators")
 
 

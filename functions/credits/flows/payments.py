@@ -7,7 +7,8 @@ API version the pinned ``stripe`` package targets (``2026-10-28.endive``):
 * ``checkout.session.completed`` (and ``checkout.session.async_payment_succeeded``) of a
   paid one-time Checkout Session: a ``purchase`` credit, key ``credit:purchase:<payment
   intent>``, and ``invoices/{invoice id}`` (the session id when the session made no invoice).
-  The user is ``metadata.uid`` and the pack is ``metadata.pack`` (a price id of :data:`CATALOG`),
+  The user is ``metadata.uid`` and the pack is ``metadata.pack`` (a price id of :data:`CATALOG`,
+  the configuration file's packs),
   because this event's payload carries no line items.
 * ``invoice.paid`` of a subscription invoice: a ``subscription_grant`` credit, key
   ``credit:subscription_grant:<invoice id>``, and ``invoices/{invoice id}``. The user is the
@@ -42,6 +43,7 @@ from credits.core import accounts, anomalies, keys, ledger, logs
 from credits.core.errors import IdempotencyConflict, InvalidArgument
 from credits.core.firestore_client import db
 from credits.core.ledger import CreditType, Direction, LedgerEntry, LedgerRequest, Source
+from credits.core.settings import SETTINGS
 from credits.flows import reversals
 
 INVOICES = "invoices"
@@ -88,49 +90,32 @@ class CatalogItem:
 
 
 CATALOG: Mapping[str, CatalogItem] = {
-    "price_pack_image_100": CatalogItem(
-        kind=ItemKind.PACK,
-        name="100 image credits",
-        credit_type=CreditType.IMAGE,
-        credits=100,
-        unit_amount=999,
-        currency="usd",
-    ),
-    "price_pack_image_500": CatalogItem(
-        kind=ItemKind.PACK,
-        name="500 image credits",
-        credit_type=CreditType.IMAGE,
-        credits=500,
-        unit_amount=3999,
-        currency="usd",
-    ),
-    "price_pack_video_60": CatalogItem(
-        kind=ItemKind.PACK,
-        name="60 video credits",
-        credit_type=CreditType.VIDEO,
-        credits=60,
-        unit_amount=1499,
-        currency="usd",
-    ),
-    "price_plan_pro_monthly": CatalogItem(
-        kind=ItemKind.PLAN,
-        name="Pro plan",
-        credit_type=CreditType.IMAGE,
-        credits=300,
-        unit_amount=1999,
-        currency="usd",
-        rollover=timedelta(days=30),  # unused credits stay one more period
-    ),
-    "price_plan_video_monthly": CatalogItem(
-        kind=ItemKind.PLAN,
-        name="Video plan",
-        credit_type=CreditType.VIDEO,
-        credits=120,
-        unit_amount=2999,
-        currency="usd",
-    ),
+    **{
+        price_id: CatalogItem(
+            kind=ItemKind.PACK,
+            name=pack.name,
+            credit_type=CreditType(pack.credit_type),
+            credits=pack.credits,
+            unit_amount=pack.unit_amount,
+            currency=pack.currency,
+            lasts=SETTINGS.lasts(price_id),
+        )
+        for price_id, pack in SETTINGS.packs.items()
+    },
+    **{
+        price_id: CatalogItem(
+            kind=ItemKind.PLAN,
+            name=plan.name,
+            credit_type=CreditType(plan.credit_type),
+            credits=plan.credits,
+            unit_amount=plan.unit_amount,
+            currency=plan.currency,
+            rollover=SETTINGS.rollover(price_id),
+        )
+        for price_id, plan in SETTINGS.plans.items()
+    },
 }
-"""Stripe price id → what it buys. Replace the ids (and displayed prices) with your own prices'."""
+"""Stripe price id → what it buys: the ``packs`` and ``plans`` of the configuration file."""
 
 
 class Outcome(enum.StrEnum):

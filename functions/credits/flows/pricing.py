@@ -2,8 +2,9 @@
 
 Image jobs cost ``numImages × unit price`` image credits and video jobs cost
 ``durationSec × unit price`` video credits, the unit price depending on the quality
-(default: standard 1, hq 2, so five HQ images cost 10). The table in code is the default;
-a ``config/pricing`` document replaces it, for example::
+(shipped: standard 1, hq 2, so five HQ images cost 10). The ``prices`` of the configuration
+file (:mod:`credits.core.settings`) are the default; a ``config/pricing`` document in
+Firestore replaces them at run time, without a deploy, for example::
 
     {"version": "2026-03", "image": {"standard": 1, "hq": 3}, "video": {"standard": 2, "hq": 4}}
 
@@ -22,6 +23,7 @@ from credits.core.errors import InvalidArgument
 from credits.core.firestore_client import db
 from credits.core.generation_jobs import JOB_KINDS, job_source
 from credits.core.ledger import CreditType, Source
+from credits.core.settings import SETTINGS
 
 CONFIG_PATH = ("config", "pricing")
 
@@ -37,12 +39,10 @@ class PriceTable:
 
 
 DEFAULT_PRICES = PriceTable(
-    version="default-1",
-    units={
-        CreditType.IMAGE: {"standard": 1, "hq": 2},
-        CreditType.VIDEO: {"standard": 1, "hq": 2},
-    },
+    version=SETTINGS.prices.version,
+    units={CreditType(credit_type): dict(units) for credit_type, units in SETTINGS.prices.units.items()},
 )
+"""The configuration file's prices."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,7 +61,7 @@ def table_from_config(data: Mapping[str, Any]) -> PriceTable:
     if not isinstance(version, str) or not version:
         raise InvalidArgument("config/pricing needs a version", field="version")
     units: dict[CreditType, dict[str, int]] = {}
-    for credit_type in CreditType:
+    for credit_type in sorted({kind.credit_type for kind in JOB_KINDS.values()}):
         prices = data.get(str(credit_type))
         if not isinstance(prices, Mapping) or not prices:
             raise InvalidArgument(f"config/pricing needs {credit_type} prices", field=str(credit_type))

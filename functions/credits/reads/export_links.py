@@ -16,7 +16,7 @@ compact JSON binding everything the download will do:
 * ``exp``: the expiry, Unix seconds, :data:`LINK_TTL` after the link was made.
 
 The signature is HMAC-SHA256 over the payload's bytes with the secret ``EXPORT_LINK_SECRET``
-(``credits.core.config``), compared in constant time before the payload is even parsed
+(``credits.core.environment``), compared in constant time before the payload is even parsed
 (:mod:`credits.reads.signing`, the format of every token the system hands out). Nothing
 is stored: a link is valid for anyone who holds it, as often as they like, until it expires.
 The short lifetime is what keeps a link that leaks (a history entry, a proxy log) harmless;
@@ -32,7 +32,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from credits.core import config
+from credits.core import environment
 from credits.core.errors import Unauthenticated
 from credits.reads import queries, signing
 
@@ -85,7 +85,7 @@ class ExportLink:
 
 def signing_key() -> bytes:
     """The configured key; an error, never a fallback, when the secret is not set."""
-    secret = config.require(config.EXPORT_LINK_SECRET)
+    secret = environment.require(environment.EXPORT_LINK_SECRET)
     return secret.encode()
 
 
