@@ -21,7 +21,7 @@ from credits.api.auth import caller_from_header
 from credits.core import environment, ledger, logs
 from credits.core.accounts import Caller
 from credits.core.errors import CreditsError, InvalidArgument, MethodNotAllowed, NotFound, PermissionDenied
-from credits.flows import admin, checkout, payments
+from credits.flows import admin, checkout, payments, quotes
 from credits.operations import summaries
 from credits.reads import activity, export, export_links, queries, reports
 
@@ -77,6 +77,12 @@ def my_ledger() -> dict[str, Any]:
         "nextCursor": page.next_cursor,
         "balances": ledger.read_balances(caller.uid).to_api(),
     }
+
+
+@app.get("/api/credits/quote")
+def my_quote() -> dict[str, Any]:
+    caller = require_caller()
+    return quotes.quote(caller.uid, parse_query(quotes.QuoteRequest)).to_api()
 
 
 @app.get("/api/credits/export.csv")

@@ -27,6 +27,9 @@ export type Source = Schemas["Source"];
 export type ActivityItem = Schemas["ActivityItem"];
 export type Job = Schemas["Job"];
 export type LedgerPage = GetResponse<"/api/credits/ledger">;
+export type Quote = Schemas["Quote"];
+/** A job's parameters for a quote, named as the `generation_jobs` document names them. */
+export type QuoteQuery = paths["/api/credits/quote"]["get"]["parameters"]["query"];
 export type ActivityPage = GetResponse<"/api/activity">;
 export type ActivityDetail = GetResponse<"/api/activity/{itemId}">;
 export type Influencers = GetResponse<"/api/activity/influencers">;
@@ -141,6 +144,8 @@ export interface LedgerQuery {
 export const api = {
   ledger: (filters: LedgerQuery, cursor?: string | null, limit = 50) =>
     request<LedgerPage>("GET", "/credits/ledger", { ...filters, cursor, limit }),
+  /** What a job would cost the caller now, and which credits would pay it (a read: nothing is reserved). */
+  quote: (params: QuoteQuery) => request<Quote>("GET", "/credits/quote", { ...params }),
   exportLink: (filters: LedgerQuery) => request<ExportLink>("POST", "/credits/export-link", undefined, filters),
   activity: (query: { range: string; type: string; influencerId?: string }, cursor?: string | null) =>
     request<ActivityPage>("GET", "/activity", { ...query, cursor }),
