@@ -16,8 +16,8 @@ from firebase_functions.options import Timezone
 from google.cloud.firestore import DocumentSnapshot
 
 from credits.api import routes
-from credits.core.generation_jobs import JOBS
 from credits.core.environment import EXPORT_LINK_SECRET, STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET
+from credits.core.generation_jobs import JOBS
 from credits.flows import expiry, job_sweep, jobs
 from credits.operations import days, reconcile, summaries
 
