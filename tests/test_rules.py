@@ -14,7 +14,9 @@ and a write that wrongly succeeded is undone by seeding again, so one wrong cell
 spill into the others.
 
 The table is then run against weakened copies of the rules, loaded into the running
-emulator, to show that it catches each weakening and names the cells it opens.
+emulator, to show that it catches each weakening and names the cells it opens; and against
+the rules of a host app (``tests/fixtures/host.firestore.rules``) with the ledger's merged in by
+``scripts/merge_rules.py``, where the host's own rules must keep working beside the table.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import merge_rules
 import pytest
 import requests
 from emulators import FirestoreEmulator
@@ -38,6 +41,7 @@ from credits.core.firestore_client import db
 pytestmark = pytest.mark.tampers
 
 RULES_FILE = Path(__file__).resolve().parents[1] / "firestore.rules"
+HOST_RULES_FILE = Path(__file__).resolve().parent / "fixtures" / "host.firestore.rules"
 HTTP_TIMEOUT_S = 10
 
 
@@ -392,14 +396,16 @@ def run_table(emulator: FirestoreEmulator, table: list[Cell] = TABLE) -> list[Mi
     return mismatches
 
 
-def load_rules(emulator: FirestoreEmulator, rules: str) -> None:
-    """Replace the rules of the running emulator."""
+def load_rules(emulator: FirestoreEmulator, rules: str) -> list[Any]:
+    """Replace the rules of the running emulator; the compiler's warnings (an error raises)."""
     response = requests.put(
         f"http://{emulator.host}/emulator/v1/projects/{emulator.project}:securityRules",
         json={"rules": {"files": [{"name": "firestore.rules", "content": rules}]}},
         timeout=HTTP_TIMEOUT_S,
     )
     response.raise_for_status()
+    issues: list[Any] = response.json().get("issues", [])
+    return issues
 
 
 def weaken(rules: str, match: str, old: str, new: str) -> str:
@@ -418,7 +424,7 @@ def seeded(firestore: FirestoreEmulator) -> FirestoreEmulator:
 
 
 @pytest.fixture
-def load(seeded: FirestoreEmulator) -> Iterator[Callable[[str], None]]:
+def load(seeded: FirestoreEmulator) -> Iterator[Callable[[str], list[Any]]]:
     """Load other rules into the emulator for one test; the real rules come back afterwards."""
     try:
         yield lambda rules: load_rules(seeded, rules)
@@ -457,15 +463,15 @@ def _ledger_readable_by_any_user(rules: str) -> str:
     return weaken(
         rules,
         "/credits_ledger/{entryId}",
-        "allow read: if isAdmin() || owns(resource.data.uid);",
-        "allow read: if signedIn();",
+        "allow read: if creditsIsAdmin() || creditsOwns(resource.data.uid);",
+        "allow read: if creditsSignedIn();",
     )
 
 
 def _catch_all_read(rules: str) -> str:
     anchor = "    match /credits_ledger/{entryId} {"
     assert rules.count(anchor) == 1
-    catch_all = "    match /{document=**} {\n      allow read: if signedIn();\n    }\n\n"
+    catch_all = "    match /{document=**} {\n      allow read: if creditsSignedIn();\n    }\n\n"
     return rules.replace(anchor, catch_all + anchor)
 
 
@@ -493,7 +499,7 @@ WEAKENINGS: dict[str, tuple[Callable[[str], str], set[str]]] = {
 
 @pytest.mark.parametrize("weakening", list(WEAKENINGS))
 def test_the_table_catches_weakened_rules(
-    weakening: str, seeded: FirestoreEmulator, load: Callable[[str], None]
+    weakening: str, seeded: FirestoreEmulator, load: Callable[[str], list[Any]]
 ) -> None:
     weaken_rules, opened = WEAKENINGS[weakening]
     load(weaken_rules(RULES_FILE.read_text()))
@@ -502,3 +508,151 @@ def test_the_table_catches_weakened_rules(
 
     assert {m.cell for m in mismatches} == opened
     assert {m.got for m in mismatches} == {"HTTP 200"}
+
+
+# -- a host app's rules with the ledger's merged in --------------------------------------------
+
+HOST_SEED: Mapping[str, Mapping[str, Any]] = {
+    "posts/alice-post": {"authorUid": "alice", "title": "Hello"},
+    "users/alice": {"displayName": "Alice"},
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class HostCall:
+    """One call to the host app's own collections, and whether its rules allow it."""
+
+    what: str
+    actor: Actor
+    method: str
+    path: str
+    fields: Mapping[str, str] | None = None
+    allowed: bool
+
+
+HOST_CALLS = (
+    HostCall(
+        what="alice writes a post of her own",
+        actor=ALICE,
+        method="POST",
+        path="/posts?documentId=alice-second",
+        fields={"authorUid": "alice", "title": "Again"},
+        allowed=True,
+    ),
+    HostCall(
+        what="alice edits her post",
+        actor=ALICE,
+        method="PATCH",
+        path="/posts/alice-post?updateMask.fieldPaths=title&currentDocument.exists=true",
+        fields={"title": "Hello again"},
+        allowed=True,
+    ),
+    HostCall(
+        what="alice writes a post in bob's name",
+        actor=ALICE,
+        method="POST",
+        path="/posts?documentId=forged",
+        fields={"authorUid": "bob", "title": "Not mine"},
+        allowed=False,
+    ),
+    HostCall(
+        what="bob edits alice's post",
+        actor=BOB,
+        method="PATCH",
+        path="/posts/alice-post?updateMask.fieldPaths=title&currentDocument.exists=true",
+        fields={"title": "Defaced"},
+        allowed=False,
+    ),
+    HostCall(what="bob deletes alice's post", actor=BOB, method="DELETE", path="/posts/alice-post", allowed=False),
+    HostCall(what="bob reads alice's post", actor=BOB, method="GET", path="/posts/alice-post", allowed=True),
+    HostCall(
+        what="a visitor reads alice's post", actor=SIGNED_OUT, method="GET", path="/posts/alice-post", allowed=False
+    ),
+    HostCall(what="alice reads her profile", actor=ALICE, method="GET", path="/users/alice", allowed=True),
+    HostCall(
+        what="alice writes her profile",
+        actor=ALICE,
+        method="PATCH",
+        path="/users/alice",
+        fields={"displayName": "Alice A."},
+        allowed=True,
+    ),
+    HostCall(what="bob reads alice's profile", actor=BOB, method="GET", path="/users/alice", allowed=False),
+    HostCall(
+        what="bob writes alice's profile",
+        actor=BOB,
+        method="PATCH",
+        path="/users/alice",
+        fields={"displayName": "Mallory"},
+        allowed=False,
+    ),
+)
+
+
+def host_call(emulator: FirestoreEmulator, call: HostCall) -> int:
+    """The HTTP status the emulator answers the call with."""
+    base = f"http://{emulator.host}/v1/projects/{emulator.project}/databases/(default)/documents"
+    headers = {"Authorization": f"Bearer {id_token(call.actor, emulator.project)}"} if call.actor.uid else {}
+    body = None if call.fields is None else {"fields": {k: {"stringValue": v} for k, v in call.fields.items()}}
+    response = requests.request(call.method, base + call.path, json=body, headers=headers, timeout=HTTP_TIMEOUT_S)
+    return response.status_code
+
+
+def test_a_host_app_with_the_ledger_merged_in_answers_the_table_and_its_own_rules(
+    seeded: FirestoreEmulator, load: Callable[[str], list[Any]]
+) -> None:
+    merged = merge_rules.merge(HOST_RULES_FILE.read_text(), merge_rules.BLOCK_FILE.read_text())
+    assert load(merged) == [], "the merged rules compile with warnings"
+    before = database_state()
+
+    mismatches = run_table(seeded)
+
+    assert not mismatches, "\n".join(map(str, mismatches))
+    assert database_state() == before, "a denied write changed the database"
+
+    for path, data in HOST_SEED.items():
+        db().document(path).set(dict(data))
+    answers = {call.what: host_call(seeded, call) for call in HOST_CALLS}
+    assert answers == {call.what: 200 if call.allowed else 403 for call in HOST_CALLS}
+    assert db().document("posts/alice-post").get().get("title") == "Hello again"
+
+
+def test_a_host_function_named_like_one_of_the_ledgers_is_refused_by_the_merge_and_the_emulator(
+    seeded: FirestoreEmulator, load: Callable[[str], list[Any]]
+) -> None:
+    """Why the merge refuses it; and that loading the merged rules above proves they compile."""
+    helper = "function creditsOwns(uid) {\n      return request.auth.uid == uid;\n    }\n"
+    host = HOST_RULES_FILE.read_text().replace("function isSignedIn() {", helper + "\n    function isSignedIn() {")
+    with pytest.raises(merge_rules.FunctionNameTaken, match=r"`creditsOwns` \(line 8\)"):
+        merge_rules.merge(host, merge_rules.BLOCK_FILE.read_text())
+
+    glued = RULES_FILE.read_text().replace(
+        "function creditsSignedIn() {", helper + "\n    function creditsSignedIn() {"
+    )
+    with pytest.raises(requests.HTTPError, match="400"):
+        load(glued)
+
+
+def test_a_host_rule_the_merge_refuses_would_open_the_ledger(
+    seeded: FirestoreEmulator, load: Callable[[str], list[Any]]
+) -> None:
+    """What the merge refuses is real: slipped past it, the rule opens balances to writes."""
+    merged = merge_rules.merge(HOST_RULES_FILE.read_text(), merge_rules.BLOCK_FILE.read_text())
+    rule = "match /users/{uid}/{document=**} {\n      allow read, write: if request.auth.uid == uid;\n    }\n\n    "
+    slipped = merged.replace(merge_rules.BEGIN, rule + merge_rules.BEGIN, 1)
+    with pytest.raises(merge_rules.OpensLedger, match=r"users/\{uid\}/balances/\{doc\}"):
+        merge_rules.merge(slipped, merge_rules.BLOCK_FILE.read_text())
+    load(slipped)
+
+    mismatches = run_table(seeded)
+
+    # Each signed-in user may now write balances under their own uid.
+    opened = cells(
+        lambda c: (
+            c.target == "balances"
+            and c.writes
+            and c.actor.uid is not None
+            and (c.actor is ALICE or c.operation == "create")
+        )
+    )
+    assert {m.cell for m in mismatches} == opened
