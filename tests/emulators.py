@@ -27,7 +27,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait_for(url: str, process: subprocess.Popen[bytes], timeout: float, log: Path) -> None:
+def wait_for_url(url: str, process: subprocess.Popen[bytes], timeout: float, log: Path) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -40,7 +40,7 @@ def _wait_for(url: str, process: subprocess.Popen[bytes], timeout: float, log: P
     raise RuntimeError(f"{url} not ready after {timeout}s; see {log}")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop_process_group(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is not None:
         return
     os.killpg(process.pid, signal.SIGTERM)
@@ -88,7 +88,7 @@ class FirestoreEmulator:
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        _wait_for(f"http://127.0.0.1:{port}/", process, 60, log)
+        wait_for_url(f"http://127.0.0.1:{port}/", process, 60, log)
         return cls(host=f"127.0.0.1:{port}", project=project, process=process)
 
     def reset(self) -> None:
@@ -96,7 +96,7 @@ class FirestoreEmulator:
         urllib.request.urlopen(urllib.request.Request(url, method="DELETE"), timeout=30).close()
 
     def stop(self) -> None:
-        _stop(self.process)
+        stop_process_group(self.process)
 
 
 @dataclass
@@ -128,9 +128,9 @@ class AuthEmulator:
             start_new_session=True,
         )
         try:
-            _wait_for(f"http://127.0.0.1:{port}/", process, 120, log)
+            wait_for_url(f"http://127.0.0.1:{port}/", process, 120, log)
         except Exception:
-            _stop(process)
+            stop_process_group(process)
             raise
         return cls(host=f"127.0.0.1:{port}", project=project, process=process)
 
@@ -139,7 +139,7 @@ class AuthEmulator:
         urllib.request.urlopen(urllib.request.Request(url, method="DELETE"), timeout=30).close()
 
     def stop(self) -> None:
-        _stop(self.process)
+        stop_process_group(self.process)
 
 
 @contextlib.contextmanager
@@ -178,9 +178,9 @@ class Suite:
         )
         suite = cls(process=process)
         try:
-            _wait_for(f"{suite.hosting}/api/health", process, 180, log)
+            wait_for_url(f"{suite.hosting}/api/health", process, 180, log)
         except Exception:
-            _stop(process)
+            stop_process_group(process)
             raise
         return suite
 
@@ -191,4 +191,4 @@ class Suite:
         urllib.request.urlopen(urllib.request.Request(url, method="DELETE"), timeout=30).close()
 
     def stop(self) -> None:
-        _stop(self.process)
+        stop_process_group(self.process)

@@ -7,7 +7,7 @@
  * from `VITE_FIREBASE_MEASUREMENT_ID`. A build without them is an emulator build: it talks to
  * the Auth and Firestore emulators at the hosts of firebase.json, for the project of
  * .firebaserc (both read by vite.config.ts at build time). The API is always same-origin
- * `/api`, which Hosting rewrites to the `api` function.
+ * `/api`, which Hosting rewrites to the `credits_api` function.
  */
 import type { FirebaseOptions } from "firebase/app";
 
