@@ -9,9 +9,11 @@ project (``docs/adopt.md`` has every step). It adds, and changes nothing else:
   own codebases (a host ``functions`` object becomes a list, keeping its codebase);
 * a Hosting target ``credits`` serving ``HOST_DIR/<web>``, with ``/api/**`` rewritten to the
   ``credits_api`` function and every other path to the app, beside the host's own site (a
-  host ``hosting`` object becomes a list; the host's site keeps its config and comes first);
+  host ``hosting`` object becomes a list; the host's site keeps its config and comes first,
+  named ``site: <project id>`` when it named no site or target, as a list requires);
 * in ``.firebaserc``, the target ``credits`` of the default project, applied to ``--site``
-  (a Hosting site of the project; default: the project id, the default site).
+  (a second Hosting site of the project; default ``<project id>-credits``, made with
+  ``firebase hosting:sites:create <project id>-credits``).
 
 Idempotent: a second run finds the codebase and the target and changes nothing. It refuses
 (exit 2, nothing written) a host that has a codebase or a Hosting target named ``credits``
@@ -42,7 +44,7 @@ def ours() -> dict[str, Any]:
     return config
 
 
-def adopt(firebase: dict[str, Any], *, functions: str, web: str) -> dict[str, Any]:
+def adopt(firebase: dict[str, Any], *, functions: str, web: str, project: str) -> dict[str, Any]:
     """``firebase.json`` with the credits codebase and Hosting target added."""
     result = dict(firebase)
     codebases = firebase.get("functions", [])
@@ -51,17 +53,24 @@ def adopt(firebase: dict[str, Any], *, functions: str, web: str) -> dict[str, An
     result["functions"] = _add(codebases, {**codebase, "source": functions}, key="codebase", default="default")
     sites = firebase.get("hosting", [])
     sites = [sites] if isinstance(sites, dict) else list(sites)
+    # In a list every site names its site or target; the host's unnamed one is the default site.
+    sites = [site if "site" in site or "target" in site else {"site": project, **site} for site in sites]
     result["hosting"] = _add(sites, {**ours()["hosting"], "target": TARGET, "public": web}, key="target", default=None)
     return result
 
 
-def adopt_rc(firebaserc: dict[str, Any], *, site: str | None) -> dict[str, Any]:
-    """``.firebaserc`` with the target ``credits`` applied to ``site`` in the default project."""
+def default_project(firebaserc: dict[str, Any]) -> str:
     project = firebaserc.get("projects", {}).get("default")
     if not project:
         raise Refused(".firebaserc names no default project: run `firebase use --add` first")
+    return str(project)
+
+
+def adopt_rc(firebaserc: dict[str, Any], *, site: str | None) -> dict[str, Any]:
+    """``.firebaserc`` with the target ``credits`` applied to ``site`` in the default project."""
+    project = default_project(firebaserc)
     targets = firebaserc.get("targets", {}).get(project, {}).get("hosting", {})
-    wanted = [site or project]
+    wanted = [site or f"{project}-credits"]
     if targets.get(TARGET, wanted) != wanted:
         raise Refused(f"the Hosting target {TARGET!r} is applied to {targets[TARGET]} already, not {wanted}")
     hosting = {**targets, TARGET: wanted}
@@ -83,12 +92,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("host", type=Path, help="the host project's folder (with its firebase.json)")
     parser.add_argument("--functions", default="credits", help="the folder the functions were copied to")
     parser.add_argument("--web", default="credits-web", help="the folder the web app's build was copied to")
-    parser.add_argument("--site", help="the Hosting site to serve the app (default: the project's default site)")
+    parser.add_argument("--site", help="the Hosting site that serves the app (default: <project id>-credits)")
     args = parser.parse_args(argv)
     firebase_json, firebaserc = args.host / "firebase.json", args.host / ".firebaserc"
     try:
-        firebase = adopt(json.loads(firebase_json.read_text()), functions=args.functions, web=args.web)
-        rc = adopt_rc(json.loads(firebaserc.read_text()) if firebaserc.exists() else {}, site=args.site)
+        rc_before = json.loads(firebaserc.read_text()) if firebaserc.exists() else {}
+        rc = adopt_rc(rc_before, site=args.site)
+        firebase = adopt(
+            json.loads(firebase_json.read_text()),
+            functions=args.functions,
+            web=args.web,
+            project=default_project(rc_before),
+        )
     except Refused as exc:
         print(f"refused: {exc}", file=sys.stderr)
         return 2

@@ -35,7 +35,7 @@ def test_the_codebase_and_target_are_added_beside_the_hosts_and_nothing_else_cha
     assert (credits["codebase"], credits["source"], credits["runtime"]) == ("credits", "credits", "python311")
     assert "venv" in credits["ignore"]
     host_site, app = firebase["hosting"]
-    assert host_site == HOST["hosting"]
+    assert host_site == {"site": "my-app", **HOST["hosting"]}  # a list names every site
     assert (app["target"], app["public"]) == ("credits", "credits-web")
     assert app["rewrites"][0] == {"source": "/api/**", "function": {"functionId": "credits_api"}}
     assert rc == {
