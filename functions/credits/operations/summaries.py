@@ -16,7 +16,7 @@ A summary covers one UTC day, the half-open interval ``[00:00, next 00:00)`` of 
 **How it is built.** The totals are Firestore aggregation queries (``count()`` and
 ``sum("amount")`` in one query), so Firestore adds up index entries and returns one number per
 bucket; no entry is transferred. One query counts the whole day; four give the totals per type
-and direction; eighteen give the (source, direction, type) buckets. Aggregations are billed one
+and direction; one per (source, direction, type) bucket gives the rest. Aggregations are billed one
 read per 1,000 index entries matched (at least one per query). Distinct users cannot be
 aggregated, so one query streams the day's entries projected to ``uid`` (and ``createdAt``,
 which the client needs to resume the stream after a transient error): one billed read per
