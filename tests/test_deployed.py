@@ -1,5 +1,6 @@
 """The deployed package holds what runs in production, and nothing only tests or tools use;
-``firebase deploy`` packs all of it, subpackages included."""
+``firebase deploy`` packs all of it, subpackages included, and not the pipeline's helpers
+(``functions/pipeline``)."""
 
 from __future__ import annotations
 
@@ -88,3 +89,6 @@ def test_firebase_deploy_packs_every_module_and_the_openapi_document():
     } <= names
     assert sources - names == set()
     assert not [name for name in names if name.startswith(("venv/", ".secret")) or "__pycache__" in name]
+    # The pipeline's helpers are the host's code, next to the functions but never deployed with them.
+    assert (FUNCTIONS / "pipeline" / "credits_jobs.py").exists()
+    assert not [name for name in names if name.startswith("pipeline/")]

@@ -208,17 +208,101 @@ def test_completed_job_without_credits_is_flagged_not_failed():
     assert stored_entries(job_id="j9") == []
 
 
-@pytest.mark.parametrize("fields", [{"quality": "ultra"}, {"numImages": None}, {"source": "upscale"}, {"uid": None}])
-def test_job_that_cannot_be_priced_fails_with_a_clear_error(fields):
+def invalid_job_anomalies() -> list[dict[str, Any]]:
+    found = [snap.to_dict() or {} for snap in db().collection("anomalies").stream()]
+    return [a for a in found if a["kind"] == "invalid_job"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "message"),
+    [
+        ({"quality": "ultra"}, "quality", "must be one of standard, hq"),
+        ({"numImages": None}, "numImages", "must be an integer from 1 to 16"),
+        ({"numImages": 17}, "numImages", "must be an integer from 1 to 16"),
+        ({"numImages": True}, "numImages", "must be an integer from 1 to 16"),
+        ({"source": "text2video", "numImages": 2}, "durationSec", "must be an integer from 1 to 600"),
+        ({"source": "upscale"}, "source", "must be one of text2image, image2image, text2video, image2video"),
+        ({"uid": None}, "uid", "must be 1-128 characters without '/' or whitespace"),
+        ({"uid": "a/b"}, "uid", "must be 1-128 characters without '/' or whitespace"),
+        ({"uid": "alice\n"}, "uid", "must be 1-128 characters without '/' or whitespace"),
+        ({"uid": "x" * 129}, "uid", "must be 1-128 characters without '/' or whitespace"),
+    ],
+)
+def test_job_that_breaks_the_contract_fails_naming_the_field(fields, field, message):
     fund()
     put_job("j10", **fields)
 
     assert jobs.bill_job("j10").action is Action.INVALID
     job = job_doc("j10")
     assert (job["status"], job["failureReason"]) == ("failed", "invalid_job")
-    assert job["billingError"].startswith("invalid_job: ")
+    assert job["billingError"] == f"invalid_job: {field}: {message}"
+    assert "failedAt" in job and "debitEntryId" not in job
     assert stored_entries(job_id="j10") == []
-    assert jobs.bill_job("j10").action is Action.NOTHING
+    assert jobs.bill_job("j10").action is Action.NOTHING  # the trigger our own update fires
+    [anomaly] = invalid_job_anomalies()
+    uid = fields.get("uid", "alice")
+    assert (anomaly["jobId"], anomaly["uid"], anomaly["field"], anomaly["message"]) == (
+        "j10",
+        uid if isinstance(uid, str) else None,
+        field,
+        message,
+    )
+
+
+def test_completed_job_that_breaks_the_contract_keeps_its_status():
+    fund()
+    put_job("j13", status="completed", numImages=0)
+
+    assert jobs.bill_job("j13").action is Action.INVALID
+    job = job_doc("j13")
+    assert (job["status"], job["billingError"]) == (
+        "completed",
+        "invalid_job: numImages: must be an integer from 1 to 16",
+    )
+    assert "failureReason" not in job
+    assert stored_entries(job_id="j13") == []
+    assert len(invalid_job_anomalies()) == 1
+
+
+@pytest.mark.parametrize("status", ["archived", "", None, 3, ["queued"]])
+def test_job_with_an_unknown_status_is_flagged_and_keeps_it(status):
+    fund()
+    put_job("j14", status=status)
+
+    assert jobs.bill_job("j14").action is Action.INVALID
+    job = job_doc("j14")
+    assert job["status"] == status
+    assert job["billingError"] == "invalid_job: status: must be one of queued, processing, completed, failed"
+    assert "failureReason" not in job and "failedAt" not in job
+    assert stored_entries(job_id="j14") == []
+    assert jobs.bill_job("j14").action is Action.NOTHING
+    [anomaly] = invalid_job_anomalies()
+    assert (anomaly["jobId"], anomaly["uid"], anomaly["field"]) == ("j14", "alice", "status")
+
+
+def test_a_charged_job_that_turns_invalid_is_still_refunded():
+    fund()
+    put_job("j15")
+    debit = jobs.bill_job("j15").entry
+    generation_jobs.job_ref("j15").update({"status": "failed", "source": "upscale", "numImages": None})
+
+    refund = jobs.bill_job("j15").entry
+
+    assert debit is not None and refund is not None and refund.meta["debitEntryId"] == debit.id
+    assert ledger.read_balances("alice").of(CreditType.IMAGE) == 50
+    assert invalid_job_anomalies() == []
+
+
+def test_a_quality_of_the_pricing_document_is_billed():
+    db().collection("config").document("pricing").set(
+        {"version": "2026-04", "image": {"standard": 1, "hq": 2, "ultra": 4}, "video": {"standard": 1, "hq": 2}}
+    )
+    fund()
+    put_job("j16", quality="ultra", numImages=2)
+
+    entry = jobs.bill_job("j16").entry
+
+    assert entry is not None and entry.amount == 8
 
 
 def test_price_version_from_config_is_recorded():

@@ -25,7 +25,7 @@ from e2e import helpers
 schema = schemathesis.openapi.from_path(
     Path(__file__).resolve().parents[2] / "functions" / "credits" / "api" / "openapi.yaml"
 )
-PUBLIC = ("/api/health", "/api/openapi.json", "/api/stripe/webhook", "/api/exports/{token}")
+PUBLIC = ("/api/health", "/api/openapi.json", "/api/jobs/schema", "/api/stripe/webhook", "/api/exports/{token}")
 CHECKS = [
     not_a_server_error,
     status_code_conformance,

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from werkzeug.exceptions import HTTPException
 
 from credits.api.auth import caller_from_header
-from credits.core import environment, ledger, logs
+from credits.core import environment, generation_jobs, ledger, logs
 from credits.core.accounts import Caller
 from credits.core.errors import CreditsError, InvalidArgument, MethodNotAllowed, NotFound, PermissionDenied
 from credits.flows import admin, checkout, payments, quotes
@@ -65,6 +65,17 @@ def openapi() -> dict[str, Any]:
 def openapi_document() -> dict[str, Any]:
     document: dict[str, Any] = yaml.safe_load((pathlib.Path(__file__).parent / "openapi.yaml").read_text())
     return document
+
+
+@app.get("/api/jobs/schema")
+def job_schema() -> dict[str, Any]:
+    """The job contract: the JSON Schema of a ``generation_jobs`` document, public like this API's own."""
+    return generation_jobs_schema()
+
+
+@functools.cache
+def generation_jobs_schema() -> dict[str, Any]:
+    return generation_jobs.job_schema()
 
 
 @app.get("/api/credits/ledger")

@@ -35,6 +35,8 @@ class Kind(enum.StrEnum):
     PARTIAL_REVERSAL = "partial_reversal"
     JOB_COMPLETED_AFTER_REFUND = "job_completed_after_refund"
     JOB_BILLING_REPAIRED = "job_billing_repaired"
+    INVALID_JOB = "invalid_job"
+    """A job breaks the job contract (``field``, ``message``): it was not charged."""
     REVERSAL_WITHOUT_PURCHASE = "reversal_without_purchase"
     STRIPE_MISMATCH = "stripe_mismatch"
 

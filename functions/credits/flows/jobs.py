@@ -12,6 +12,12 @@ the job as it is now and brings its billing in line with it.
   anomaly), so the pipeline never starts work that is not paid for.
 * failed, with a debit: one refund with key ``credit:refund:<jobId>``, committed together
   with the job's ``refundEntryId``. A failed job without a debit costs nothing.
+* a job that breaks the contract (:func:`credits.core.generation_jobs.violation`: ``uid``,
+  ``status``, ``source``, the count, ``quality``) is never charged: no entry, its
+  ``billingError`` names the field (``invalid_job: numImages: must be an integer from 1 to
+  16``), an ``invalid_job`` anomaly (one per job) tells an operator, and a queued or
+  processing job is failed with ``failureReason: invalid_job``. A status that is not one of
+  the four is left as it is.
 
 Every billing change writes the job document, which fires the trigger once more; that run
 sees the job as charged or refunded and does nothing. Because the last write of a job is
@@ -31,7 +37,7 @@ from google.cloud import firestore
 
 from credits.core import anomalies, generation_jobs, keys, ledger, logs
 from credits.core.errors import IdempotencyConflict, InsufficientCredits, InvalidArgument
-from credits.core.generation_jobs import Status, describe, job_ref
+from credits.core.generation_jobs import Status, Violation, describe, job_ref
 from credits.core.ledger import Direction, LedgerEntry, LedgerRequest, Source
 from credits.flows import pricing
 
@@ -68,8 +74,10 @@ def bill_job(job_id: str) -> Billing:
         return _charge(job_id, job)
     if status == Status.FAILED:
         return _refund(job_id, job)
-    logs.warning("job has an unknown status", event="job_unknown_status", jobId=job_id, status=status)
-    return Billing(action=Action.NOTHING)
+    # Not a status of the contract: nothing to charge or refund, and no status to guess.
+    if job.get("billingError"):
+        return Billing(action=Action.NOTHING)
+    return _mark_invalid(job_id, job, generation_jobs.violation(job))
 
 
 def _charge(job_id: str, job: Mapping[str, Any]) -> Billing:
@@ -86,8 +94,12 @@ def _charge(job_id: str, job: Mapping[str, Any]) -> Billing:
         return Billing(action=Action.NOTHING)
     if job.get("billingError"):
         return Billing(action=Action.NOTHING)
+    table = pricing.current_table()
+    broken = generation_jobs.violation(job, qualities={str(t): list(units) for t, units in table.units.items()})
+    if broken is not None:
+        return _mark_invalid(job_id, job, broken)
     try:
-        price = pricing.price_job(job, pricing.current_table())
+        price = pricing.price_job(job, table)
         request = LedgerRequest(
             uid=job.get("uid"),  # type: ignore[arg-type]  # validated by the ledger
             type=price.credit_type,
@@ -102,7 +114,7 @@ def _charge(job_id: str, job: Mapping[str, Any]) -> Billing:
         )
         ledger.validate(request)
     except InvalidArgument as exc:
-        return _mark_invalid(job_id, job, exc)
+        return _mark_invalid(job_id, job, _violation_of(exc))
     ref = job_ref(job_id)
     try:
         write = ledger.write_ledger_entry(
@@ -179,17 +191,30 @@ def _mark_unpaid(job_id: str, job: Mapping[str, Any]) -> Billing:
     return Billing(action=Action.REJECTED)
 
 
-def _mark_invalid(job_id: str, job: Mapping[str, Any], error: InvalidArgument) -> Billing:
+def _mark_invalid(job_id: str, job: Mapping[str, Any], broken: Violation | None) -> Billing:
+    """No entry for a job that breaks the contract: its ``billingError`` names the field, an
+    anomaly tells an operator, and a job not yet done is failed (an unknown status is kept)."""
+    broken = broken or Violation("job", "does not keep the job contract")
+    uid = job.get("uid") if isinstance(job.get("uid"), str) else None
     logs.warning(
-        "job cannot be priced",
+        "job breaks the job contract",
         event="job_invalid",
         jobId=job_id,
-        uid=job.get("uid"),
-        error=error.message,
-        field=error.details.get("field"),
+        uid=uid,
+        field=broken.field,
+        error=broken.message,
     )
-    fields: dict[str, Any] = {"billingError": f"invalid_job: {error.message}"}
-    if job.get("status") != Status.COMPLETED:
+    anomalies.record(
+        anomalies.Kind.INVALID_JOB,
+        dedupe_key=job_id,
+        uid=uid,
+        jobId=job_id,
+        field=broken.field,
+        message=broken.message,
+        status=job.get("status") if isinstance(job.get("status"), str) else None,
+    )
+    fields: dict[str, Any] = {"billingError": f"invalid_job: {broken}"}
+    if job.get("status") in (Status.QUEUED, Status.PROCESSING):
         fields |= {
             "status": Status.FAILED.value,
             "failureReason": "invalid_job",
@@ -197,6 +222,13 @@ def _mark_invalid(job_id: str, job: Mapping[str, Any], error: InvalidArgument) -
         }
     job_ref(job_id).set(fields, merge=True)
     return Billing(action=Action.INVALID)
+
+
+def _violation_of(error: InvalidArgument) -> Violation:
+    """An error of pricing or of the ledger's checks as a :class:`Violation` (``numImages must be …``
+    becomes field ``numImages``, message ``must be …``)."""
+    field = str(error.details.get("field") or "job")
+    return Violation(field, error.message.removeprefix(f"{field} "))
 
 
 def _influencer(job: Mapping[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ export const ANOMALY_KINDS: Record<string, string> = {
   partial_reversal: "Partial reversal",
   job_completed_after_refund: "Job completed after refund",
   job_billing_repaired: "Job billing repaired",
+  invalid_job: "Job breaks the contract",
   reconciliation_mismatch: "Reconciliation mismatch",
   reversal_without_purchase: "Reversal without purchase",
   stripe_mismatch: "Stripe mismatch",
@@ -91,6 +92,14 @@ export function anomalyFacts(a: Anomaly): AnomalyFact[] {
         ["Repair", REPAIR_ACTIONS[String(a.action)] ?? str(a.action)],
         ["Amount", num(a.amount) && `${num(a.amount)}${credits}`],
         ["Entry", str(a.entryId), true],
+      );
+      break;
+    case "invalid_job":
+      facts.push(
+        ["Job", str(a.jobId), true],
+        ["Field", str(a.field)],
+        ["Problem", str(a.message)],
+        ["Status", str(a.status)],
       );
       break;
     case "reconciliation_mismatch":

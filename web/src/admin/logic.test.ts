@@ -106,6 +106,23 @@ describe("anomalies", () => {
       { term: "Amount", value: "8 image credits" },
       { term: "Entry", value: "e9", id: true },
     ]);
+    const v = {
+      id: "v",
+      kind: "invalid_job",
+      uid: "u",
+      createdAt: null,
+      jobId: "j3",
+      field: "numImages",
+      message: "must be an integer from 1 to 16",
+      status: "queued",
+    } as Anomaly;
+    expect(anomalyLabel(v.kind)).toBe("Job breaks the contract");
+    expect(anomalyFacts(v)).toEqual([
+      { term: "Job", value: "j3", id: true },
+      { term: "Field", value: "numImages" },
+      { term: "Problem", value: "must be an integer from 1 to 16" },
+      { term: "Status", value: "queued" },
+    ]);
   });
 });
 
