@@ -4,17 +4,21 @@ It starts one Firestore emulator, loads ``--entries`` (default 100,000) ledger-s
 spread over one UTC day for ``--users`` users, plus ``--neighbours`` entries on each of the
 day before and the day after (so the day's range filter has something to leave out), then:
 
-* times :func:`credits.operations.summaries.build_daily_summary` (twice: a cold and a warm run) and
-  prints its wall time, the aggregation queries it ran, the documents it read and the reads
-  Firestore would bill, and checks its totals against the ones the loader computed;
-* times the distinct-users pass alone (the part that reads documents);
+* at a tenth of ``--entries`` and at ``--entries`` (each on a day of its own), times
+  :func:`credits.operations.summaries.build_daily_summary` side by side the old way (users
+  counted by reading the day's entries) and the new (users counted from the day's markers),
+  a warm run after a cold one, and prints the wall time, the documents read and the reads
+  Firestore would bill; checks every summary's totals against the ones the loader computed;
+* prints the share of entries the new way reads (goal: at most 1%) and how its time grows
+  with the day;
 * for comparison, times a naive summary: read every entry of the day in full and add up in
   Python.
 
-The bulk data is entry documents as the ledger lays them out (``ledger.entry_document``),
-written directly with batched writes of 500 documents (``bench_helpers.bulk_create``), not
-through the ledger: the summary only reads ``uid``, ``type``, ``direction``, ``source``, ``amount`` and
-``createdAt``, and 100,000 ledger commits would measure the ledger, not the summary. The
+The bulk data is entry documents as the ledger lays them out (``ledger.entry_document``), and
+the user markers the ledger's commits write (one per user and day), written directly with
+batched writes of 500 documents (``bench_helpers.bulk_create``), not through the ledger: the
+summary only reads ``uid``, ``type``, ``direction``, ``source``, ``amount`` and ``createdAt``,
+and 100,000 ledger commits would measure the ledger, not the summary. The
 entries therefore do not form valid per-user chains (the verifier would flag them).
 
     bash scripts/setup.sh && source .local/env.sh && "$PYTHON" scripts/bench_summaries.py
@@ -89,6 +93,9 @@ def load(count: int, users: int, day: date, rng: random.Random) -> tuple[Counter
 
     print(f"  {day}:")
     bulk_create(documents(), count, progress_every=10_000)
+    # What each user's first entry of the day writes in its commit (ledger.USER_DAYS).
+    markers = ((f"{ledger.USER_DAYS}/{days.day_id(day)}/{ledger.USERS}", uid, {"uid": uid}) for uid in uids)
+    bulk_create(markers, len(uids), progress_every=10_000)
     return amounts, counts, uids
 
 
@@ -109,26 +116,47 @@ def naive_summary(day: date) -> tuple[float, int]:
 
 def run(entries: int, users: int, neighbours: int) -> None:
     rng = random.Random(SEED)
-    print(f"loading {entries:,} entries for {DAY} ({users:,} users) and {neighbours:,} on each neighbour day")
+    sizes = sorted({max(1, entries // 10), entries})
+    measured = {size: DAY + timedelta(days=3 * n) for n, size in enumerate(sizes)}
+    loaded = {}
     began = time.perf_counter()
-    amounts, counts, uids = load(entries, users, DAY, rng)
-    for other in (DAY - timedelta(days=1), DAY + timedelta(days=1)):
-        if neighbours:
-            load(neighbours, users, other, rng)
+    for size, day in measured.items():
+        print(f"loading {size:,} entries for {day} ({users:,} users) and {neighbours:,} on each neighbour day")
+        loaded[day] = load(size, users, day, rng)
+        for other in (day - timedelta(days=1), day + timedelta(days=1)):
+            if neighbours:
+                load(neighbours, users, other, rng)
     print(f"loaded in {time.perf_counter() - began:.1f} s")
 
-    for label in ("cold", "warm"):
-        with quiet_logs():
-            began = time.perf_counter()
-            summary = summaries.build_daily_summary(DAY, run="manual")
-            seconds = time.perf_counter() - began
-        reads = summary["reads"]
-        print(
-            f"build_daily_summary ({label}): {seconds:.2f} s wall, "
-            f"{reads['aggregationQueries']} aggregation queries, {reads['documents']:,} documents read, "
-            f"~{reads['billedReads']:,} billed reads"
-        )
+    print(f"{'entries':>9}  {'users counted by':<27}{'wall (warm)':>12}{'documents read':>16}{'billed reads':>14}")
+    figures: dict[tuple[int, bool], tuple[float, int]] = {}
+    for size, day in measured.items():
+        for from_entries in (True, False):
+            with quiet_logs():
+                summaries.build_daily_summary(day, run="manual", users_from_entries=from_entries)  # cold
+                began = time.perf_counter()
+                summary = summaries.build_daily_summary(day, run="manual", users_from_entries=from_entries)
+                seconds = time.perf_counter() - began
+            reads = summary["reads"]
+            figures[(size, from_entries)] = (seconds, reads["documents"])
+            method = "reading the entries (old)" if from_entries else "the day's markers (new)"
+            print(f"{size:>9,}  {method:<27}{seconds:>10.2f} s{reads['documents']:>16,}{reads['billedReads']:>14,}")
+            check(summary, *loaded[day], size)
+    small, large = sizes[0], sizes[-1]
+    share = figures[(large, False)][1] / large
+    verdict = bench_helpers.verdict(share <= 0.01)
+    print(f"documents read / entries (new, {large:,}): {share:.2%} (goal <= 1%: {verdict})")
+    growth = figures[(large, False)][0] / figures[(small, False)][0]
+    print(
+        f"  time at {large:,} / time at {small:,} entries: new {growth:.2f}x, "
+        f"old {figures[(large, True)][0] / figures[(small, True)][0]:.2f}x"
+    )
 
+    seconds, documents = naive_summary(measured[large])
+    print(f"naive full read of the {large:,} entries' day: {seconds:.2f} s wall, {documents:,} documents read")
+
+
+def check(summary: summaries.Summary, amounts: Counter[Key], counts: Counter[Key], uids: set[str], size: int) -> None:
     found = {
         (source, direction, credit_type): (tally["amount"], tally["count"])
         for source, directions in summary["bySource"].items()
@@ -137,22 +165,10 @@ def run(entries: int, users: int, neighbours: int) -> None:
         if tally["count"]
     }
     expected = {key: (amounts[key], counts[key]) for key in counts}
-    right = found == expected and summary["usersTouched"] == len(uids) and summary["entries"] == entries
-    print(
-        f"  summary {'matches' if right else 'DOES NOT MATCH'} the loaded data: "
-        f"{summary['entries']:,} entries, {summary['usersTouched']:,} users, "
-        + ", ".join(f"{credit_type} net {totals['net']:+,}" for credit_type, totals in summary["byType"].items())
-    )
-
-    began = time.perf_counter()
-    touched, documents = summaries.uids_touched(DAY)
-    print(
-        f"  of which the distinct-users pass alone: {time.perf_counter() - began:.2f} s, "
-        f"{documents:,} documents read, {len(touched):,} users"
-    )
-
-    seconds, documents = naive_summary(DAY)
-    print(f"naive full read of the day's entries: {seconds:.2f} s wall, {documents:,} documents read")
+    right = found == expected and summary["usersTouched"] == len(uids) and summary["entries"] == size
+    if not right:
+        found_users = summary["usersTouched"]
+        print(f"  the summary DOES NOT MATCH the loaded data: {summary['entries']:,} entries, {found_users} users")
 
 
 if __name__ == "__main__":

@@ -75,6 +75,7 @@ LEDGER_PATHS: tuple[LedgerPath, ...] = (
     LedgerPath(path="daily_credits_summary/{day}", what="daily summaries"),
     LedgerPath(path="config/{doc}", what="the pricing configuration"),
     LedgerPath(path="stripe_payments/{paymentIntent}", what="facts of Stripe payments"),
+    LedgerPath(path="credits_user_days/{day}/users/{uid}", what="the users with entries each day"),
     LedgerPath(
         path="generation_jobs/{jobId}",
         what="generation jobs, whose billing fields are the ledger's; the pipeline writes jobs with the Admin SDK",

@@ -69,6 +69,7 @@ def test_the_ledger_paths_are_the_briefs_list():
         "daily_credits_summary",
         "config",
         "stripe_payments",
+        "credits_user_days/{day}/users/{uid}",
         "generation_jobs",
         "activity_log",
         "credit_alerts",

@@ -16,6 +16,9 @@ from typing import Any
 
 import check_indexes
 import pytest
+from conftest import reset_database
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from ledger_helpers import request
 
 from credits.core import ledger
@@ -244,8 +247,10 @@ def test_summary_of_a_day_with_entries_on_both_sides_of_midnight(capsys: pytest.
     assert summary["usersTouched"] == 4
     assert summary["unclassified"] == {"count": 0}
     assert summary["complete"] is True
-    # One count of the day, one per type and direction, one per source bucket; each bills one read.
-    aggregations = 1 + 2 * len(CreditType) + len(summaries.source_buckets())
+    # One count of the day, one per type and direction, one per source bucket, one of the user
+    # markers; each bills one read. The entries were moved to this day after they were written,
+    # so it has no markers: its 7 entries are read for their users, as for a day from before markers.
+    aggregations = 2 + 2 * len(CreditType) + len(summaries.source_buckets())
     assert summary["reads"] == {"aggregationQueries": aggregations, "documents": 7, "billedReads": aggregations + 7}
     assert summaries.summary_ref(DAY).get().to_dict() == summary
 
@@ -357,3 +362,43 @@ def test_summaries_between_refuses_bad_ranges():
     with pytest.raises(InvalidArgument):
         summaries.summaries_between(DAY, DAY + timedelta(days=summaries.MAX_READ_DAYS))
     assert len(summaries.summaries_between(DAY, DAY + timedelta(days=summaries.MAX_READ_DAYS - 1))) == 0
+
+
+# --- users touched from the day's markers -------------------------------------------------
+
+HISTORY_START = datetime(2026, 2, 27, 20, tzinfo=UTC)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    steps=st.lists(
+        st.tuples(st.sampled_from(["a", "b", "c", "d"]), st.integers(1, 36 * 60), st.booleans()),
+        min_size=1,
+        max_size=25,
+    )
+)
+def test_summaries_from_user_markers_equal_summaries_from_reading_the_days(firestore, steps):
+    """Random entries of a few users over a few days (across midnights), written in time order
+    through the ledger: each day's summary counts its users from the markers without reading an
+    entry, and equals the summary built the old way, reading the day's entries."""
+    reset_database(firestore)
+    at = HISTORY_START
+    for uid, minutes, debit in steps:
+        at += timedelta(minutes=minutes)
+        with ledger.entry_time(at):
+            ledger.write_ledger_entry(request(uid=uid, amount=5))
+        if debit:
+            with ledger.entry_time(at + timedelta(seconds=30)):
+                ledger.write_ledger_entry(request(uid=uid, amount=3, direction=DEBIT))
+    history = {days.day_of(HISTORY_START) + timedelta(days=n) for n in range((at - HISTORY_START).days + 2)}
+    for day in sorted(history):
+        new = summaries.build_daily_summary(day, run="manual")
+        old = summaries.build_daily_summary(day, run="manual", users_from_entries=True)
+
+        def same(summary: dict[str, Any]) -> dict[str, Any]:
+            return {k: v for k, v in summary.items() if k not in ("builtAt", "reads")}
+
+        assert same(new) == same(old)
+        assert new["reads"]["documents"] == 0
+        assert old["reads"]["documents"] == new["entries"]
+    reset_database(firestore)  # the closing verify runs at today's time, long after this history

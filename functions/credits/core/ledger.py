@@ -35,7 +35,8 @@ A write is one atomic commit guarded by preconditions (optimistic concurrency).
    debit that looks too large is decided again on a fresh read.
 3. :func:`_build_commit`, one batch of named writes: ``balance`` (the update guarded by the
    balance document's update time, or its ``create`` when the user has none), ``record``
-   and ``entry`` (``create`` both), and the documents the caller asks to change with it.
+   and ``entry`` (``create`` both), on the user's first entry of a day its ``user day``
+   marker (:data:`USER_DAYS`), and the documents the caller asks to change with it.
 4. Commit in one request. A failed precondition or an existing document means another
    writer got there first, or the key was used before: back off (:func:`backoff_s`) and
    start again at 1, now reading both.
@@ -89,6 +90,10 @@ from credits.core.settings import SETTINGS, ConfigError
 LEDGER = "credits_ledger"
 IDEMPOTENCY = "idempotency"
 USERS = "users"
+USER_DAYS = "credits_user_days"
+"""``credits_user_days/{YYYY-MM-DD}/users/{uid}``: the user has an entry that UTC day. A user's
+first entry of a day writes it in the same commit (:func:`_build_commit`), so that the daily
+summary counts the day's users with one aggregation instead of reading the day's entries."""
 SEQ = "seq"
 UPDATED_AT = "updatedAt"
 LEGACY_AMOUNTS = "amounts"
@@ -739,6 +744,22 @@ def validate_key(key: object) -> None:
         )
 
 
+def _day_of(at: datetime) -> str:
+    return at.astimezone(UTC).date().isoformat()
+
+
+def user_day_ref(day_id: str, uid: str) -> DocumentReference:
+    ref: DocumentReference = db().collection(USER_DAYS).document(day_id).collection(USERS).document(uid)
+    return ref
+
+
+def users_of_day(day_id: str) -> firestore.Query:
+    """The markers of the users with an entry in the UTC day ``YYYY-MM-DD``: one document each,
+    named by the uid, read without their fields."""
+    query: firestore.Query = db().collection(USER_DAYS).document(day_id).collection(USERS).select([])
+    return query
+
+
 def read_balances(uid: str) -> Balances:
     return Balances.from_snapshot(balance_ref(uid).get())
 
@@ -1044,6 +1065,9 @@ def _build_commit(target: _Target, state: _State, change: _Change, also: ExtraWr
         commit.create("balance", target.balance, after.document())
     else:
         commit.update("balance", target.balance, after.updates_from(before), last_update_time=before.version)
+    if before.updated_at is None or _day_of(before.updated_at) != _day_of(after.updated_at or now):
+        # The user's first entry of the day (a concurrent first entry writes the same marker).
+        commit.merge("user day", user_day_ref(_day_of(after.updated_at or now), request.uid), {"uid": request.uid})
     record = {
         "key": request.idempotency_key,
         "entryId": entry.id,

@@ -17,11 +17,12 @@ A summary covers one UTC day, the half-open interval ``[00:00, next 00:00)`` of 
 ``sum("amount")`` in one query), so Firestore adds up index entries and returns one number per
 bucket; no entry is transferred. One query counts the whole day; four give the totals per type
 and direction; one per (source, direction, type) bucket gives the rest. Aggregations are billed one
-read per 1,000 index entries matched (at least one per query). Distinct users cannot be
-aggregated, so one query streams the day's entries projected to ``uid`` (and ``createdAt``,
-which the client needs to resume the stream after a transient error): one billed read per
-entry, as many as reading the day in full. That pass is the summary's cost; what the
-aggregations save is moving and decoding every whole entry in the function.
+read per 1,000 index entries matched (at least one per query). Distinct users cannot be summed
+from entries, so a user's first entry of a day writes a marker in the same commit
+(``credits_user_days/{day}/users/{uid}``, :data:`credits.core.ledger.USER_DAYS`), and one more
+``count()`` counts the day's markers. No entry is read: the cost stays flat as the day grows.
+A day from before the markers existed has none; for it the users are found the old way, one
+query streaming the day's entries projected to ``uid``.
 
 **Consistent.** The first query's answer carries the server's read time; every other query
 reads at that same instant (``read_time``), so the totals and the users describe one snapshot
@@ -123,11 +124,13 @@ def type_buckets() -> list[TypeKey]:
     return [(credit_type, direction) for credit_type in CreditType for direction in Direction]
 
 
-def build_daily_summary(day: date, *, run: str = "scheduled") -> Summary:
+def build_daily_summary(day: date, *, run: str = "scheduled", users_from_entries: bool = False) -> Summary:
     """Build ``daily_credits_summary/{day}`` from the ledger, store it with ``set`` and return it.
 
     ``run`` (``scheduled``, ``rebuild``, ``manual``) only labels the log lines, so that
-    log-based metrics can leave reruns out.
+    log-based metrics can leave reruns out. ``users_from_entries`` counts the users by reading
+    the day's entries instead of its markers: for the day the markers began, whose users with
+    an entry before the deploy have none (``scripts/rebuild_summaries.py --users-from-entries``).
     """
     started = time.perf_counter()
     window = day_entries(day)
@@ -135,11 +138,10 @@ def build_daily_summary(day: date, *, run: str = "scheduled") -> Summary:
     aggregations = [entries]
     by_type = {key: Tally() for key in type_buckets()}
     by_source = {key: Tally() for key in source_buckets()}
-    uids: set[str] = set()
-    documents = 0
+    users_touched, documents = 0, 0
     if entries.count:
         with ThreadPoolExecutor(WORKERS) as pool:
-            users = pool.submit(_uids_at, window, read_time)
+            users = pool.submit(_users_touched, day, window, read_time, from_entries=users_from_entries)
             type_futures: dict[TypeKey, Future[Tally]] = {
                 key: pool.submit(_tally, _bucket_query(window, _type_filters(key)), read_time) for key in by_type
             }
@@ -148,20 +150,19 @@ def build_daily_summary(day: date, *, run: str = "scheduled") -> Summary:
             }
             by_type = {key: future.result() for key, future in type_futures.items()}
             by_source = {key: future.result() for key, future in source_futures.items()}
-            uids, documents = users.result()
-        aggregations += [*by_type.values(), *by_source.values()]
+            markers, users_touched, documents = users.result()
+        aggregations += [*by_type.values(), *by_source.values(), markers]
     reads = Reads(
         aggregation_queries=len(aggregations),
         documents=documents,
-        billed_reads=sum(max(1, math.ceil(t.count / AGGREGATION_BATCH)) for t in aggregations)
-        + (max(1, documents) if entries.count else 0),
+        billed_reads=sum(max(1, math.ceil(t.count / AGGREGATION_BATCH)) for t in aggregations) + documents,
     )
     summary = assemble(
         day,
         entries=entries.count,
         by_type=by_type,
         by_source=by_source,
-        users_touched=len(uids),
+        users_touched=users_touched,
         # Firestore always reports the read time; the clock is only a fallback.
         built_at=read_time or datetime.now(UTC),
         reads=reads,
@@ -215,9 +216,12 @@ def assemble(
     }
 
 
-def rebuild(start: date, end: date) -> list[Summary]:
+def rebuild(start: date, end: date, *, users_from_entries: bool = False) -> list[Summary]:
     """Build the summaries of every day from ``start`` to ``end``, both included, oldest first."""
-    return [build_daily_summary(day, run="rebuild") for day in days.days_between(start, end)]
+    return [
+        build_daily_summary(day, run="rebuild", users_from_entries=users_from_entries)
+        for day in days.days_between(start, end)
+    ]
 
 
 def summaries_between(start: date, end: date) -> list[Summary]:
@@ -246,8 +250,25 @@ def to_api(summary: Mapping[str, Any]) -> Summary:
 
 
 def uids_touched(day: date) -> tuple[set[str], int]:
-    """The distinct users with an entry in the day, and the documents read to find them."""
+    """The distinct users with an entry in the day, and the documents read to find them: the
+    day's user markers (one document per user), or for a day from before markers, its entries."""
+    uids = {snap.id for snap in ledger.users_of_day(days.day_id(day)).stream()}
+    if uids:
+        return uids, len(uids)
     return _uids_at(day_entries(day), None)
+
+
+def _users_touched(
+    day: date, window: firestore.Query, read_time: datetime | None, *, from_entries: bool
+) -> tuple[Tally, int, int]:
+    """The aggregation that counts the day's user markers, the users touched, and the documents
+    read: none, unless the day is from before markers or ``from_entries`` asks (then its
+    entries, projected to ``uid``)."""
+    markers = _count(ledger.users_of_day(days.day_id(day)), read_time)
+    if markers.count and not from_entries:
+        return markers, markers.count, 0
+    uids, documents = _uids_at(window, read_time)
+    return markers, len(uids), documents
 
 
 def _jsonable(value: Any) -> Any:
@@ -318,6 +339,12 @@ def _tally(query: firestore.Query, read_time: datetime | None) -> Tally:
     aggregation.sum(SUMMED_FIELD, alias="amount")
     values = _run(aggregation, read_time)
     return Tally(count=_as_int(values["count"].value), amount=_as_int(values["amount"].value))
+
+
+def _count(query: firestore.Query, read_time: datetime | None) -> Tally:
+    aggregation = AggregationQuery(query)
+    aggregation.count(alias="count")
+    return Tally(count=_as_int(_run(aggregation, read_time)["count"].value), amount=0)
 
 
 def _run(query: AggregationQuery, read_time: datetime | None) -> dict[str, AggregationResult]:
