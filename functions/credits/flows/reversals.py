@@ -163,7 +163,7 @@ def settle(payment_intent: str) -> Settled:
         return Settled(purchase=None)
     settled = Settled(purchase=purchase)
     for request in _reversals(facts, purchase):
-        write = _take(request, purchase)
+        write = _take(request)
         if write is None:
             continue
         settled.writes[request.idempotency_key] = write
@@ -265,7 +265,7 @@ def _clawback(
     )
 
 
-def _take(request: LedgerRequest, purchase: LedgerEntry) -> LedgerWrite | None:
+def _take(request: LedgerRequest) -> LedgerWrite | None:
     """Write one clawback, at most the balance; what it could not take is an anomaly."""
     try:
         write = ledger.write_ledger_entry(request)
