@@ -18,8 +18,10 @@ from google.cloud.firestore import DocumentSnapshot
 from credits.api import routes
 from credits.core.environment import EXPORT_LINK_SECRET, STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET
 from credits.core.generation_jobs import JOBS
+from credits.core.ledger import LEDGER
 from credits.flows import expiry, job_sweep, jobs
 from credits.operations import days, reconcile, summaries
+from credits.reads import activity_log
 
 options.set_global_options(region="us-central1", max_instances=20)
 UTC = Timezone("Etc/UTC")
@@ -35,8 +37,18 @@ def credits_api(req: flask.Request) -> flask.Response:
 def bill_generation_job(
     event: firestore_fn.Event[Change[DocumentSnapshot[Any] | None]],
 ) -> None:
-    """Reserve, keep or refund a job's credits whenever its document changes."""
+    """Reserve, keep or refund a job's credits whenever its document changes; then its Activity item.
+
+    The billing write fires this trigger again, so the item catches up with the billing.
+    """
     jobs.bill_job(event.params["jobId"])
+    activity_log.project_job(event.params["jobId"])
+
+
+@firestore_fn.on_document_created(document=f"{LEDGER}/{{entryId}}")
+def project_ledger_entry(event: firestore_fn.Event[DocumentSnapshot[Any] | None]) -> None:
+    """Write a new ledger entry's Activity item (users/{uid}/activity/entry:<entryId>)."""
+    activity_log.project_entry(event.params["entryId"])
 
 
 @scheduler_fn.on_schedule(schedule="10 0 * * *", timezone=UTC, timeout_sec=540)

@@ -1,6 +1,6 @@
 """The Activity feed: a user's generations and credit changes, merged newest first.
 
-There is no ``activity_log`` collection: the feed is read from the two sources of truth,
+The feed is read from the two sources of truth,
 ``generation_jobs`` (one item per job, at the time it was created, showing its current
 status) and ``credits_ledger`` (one item per entry). Each page takes at most ``limit + 1``
 documents from each source after the cursor and merges them by (time, item id), so
@@ -21,6 +21,9 @@ the job item that already shows them (``credits``: charged, refunded, net and bo
 ids). The filter is in the query, not applied after it, so each source still returns
 ``limit + 1`` candidates and the (time, id) merge stays exact. ``type=credits`` lists every
 entry, and the detail of a job item lists its entries, so each entry stays reachable.
+
+The projection ``users/{uid}/activity`` (:mod:`.activity_log`) holds the same items, kept by
+triggers; the feed does not read it yet.
 
 ``influencers`` lists the distinct influencers of the user's generations for the filter's
 menu, read with a projection from the :data:`INFLUENCER_SCAN` most recent jobs.
@@ -136,7 +139,7 @@ def feed(uid: str, filters: ActivityFilters, now: datetime | None = None) -> Act
         for doc in docs:
             data = doc.to_dict() or {}
             fetched.append(
-                _job_item(doc.id, data) if prefix == "job" else _entry_item(LedgerEntry.from_document(doc.id, data))
+                job_item(doc.id, data) if prefix == "job" else entry_item(LedgerEntry.from_document(doc.id, data))
             )
     fetched.sort(key=lambda item: (item.time, item.id), reverse=True)
     items, next_cursor = page_of(
@@ -227,7 +230,7 @@ def item_detail(uid: str, item_id: str) -> dict[str, Any]:
         job = snap.to_dict() or {}
         if not snap.exists or job.get("uid") != uid:
             raise missing
-        item = _job_item(doc_id, job)
+        item = job_item(doc_id, job)
         linked = [
             e.to_api()
             for e in (ledger.get_entry(str(job[name])) for name in ("debitEntryId", "refundEntryId") if job.get(name))
@@ -244,13 +247,14 @@ def item_detail(uid: str, item_id: str) -> dict[str, Any]:
         if snap.exists and job.get("uid") == uid:
             linked_job = _job_api(entry.job_id, job)
     return {
-        "item": _entry_item(entry).to_api(),
+        "item": entry_item(entry).to_api(),
         "job": linked_job,
         "entries": [entry.to_api()],
     }
 
 
-def _job_item(job_id: str, job: dict[str, Any]) -> Item:
+def job_item(job_id: str, job: dict[str, Any]) -> Item:
+    """A job's item: its current status and credits (also the projection's, :mod:`.activity_log`)."""
     status = str(job.get("status", ""))
     what = generation_jobs.describe(job)
     who = f" for {job['influencerName']}" if job.get("influencerName") else ""
@@ -299,7 +303,8 @@ def _job_item(job_id: str, job: dict[str, Any]) -> Item:
     )
 
 
-def _entry_item(entry: LedgerEntry) -> Item:
+def entry_item(entry: LedgerEntry) -> Item:
+    """An entry's item (also the projection's, :mod:`.activity_log`)."""
     if entry.source in _ENTRY_ITEM_TYPES:
         kind_type, action = _ENTRY_ITEM_TYPES[entry.source]
     elif entry.direction is Direction.DEBIT:
