@@ -69,6 +69,7 @@ class LedgerPath:
 LEDGER_PATHS: tuple[LedgerPath, ...] = (
     LedgerPath(path="credits_ledger/{entryId}", what="the ledger's entries"),
     LedgerPath(path="users/{uid}/balances/{doc}", what="users' balances"),
+    LedgerPath(path="users/{uid}/activity/{itemId}", what="the Activity projection of each user"),
     LedgerPath(path="idempotency/{key}", what="idempotency records"),
     LedgerPath(path="invoices/{invoiceId}", what="invoices of purchases"),
     LedgerPath(path="anomalies/{id}", what="anomalies"),
@@ -81,7 +82,7 @@ LEDGER_PATHS: tuple[LedgerPath, ...] = (
         what="generation jobs, whose billing fields are the ledger's; the pipeline writes jobs with the Admin SDK",
         refused=WRITE,
     ),
-    LedgerPath(path="activity_log/{itemId}", what="reserved for the Activity projection"),
+    LedgerPath(path="activity_log/{itemId}", what="reserved (the epic's name for the Activity projection)"),
     LedgerPath(path="credit_alerts/{alertId}", what="reserved for credit alerts"),
     LedgerPath(path="users/{uid}/credit_settings/{doc}", what="reserved for users' credit settings"),
 )

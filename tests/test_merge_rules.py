@@ -63,6 +63,7 @@ def test_the_ledger_paths_are_the_briefs_list():
     assert paths == {
         "credits_ledger",
         "users/{uid}/balances/{doc}",
+        "users/{uid}/activity/{itemId}",
         "idempotency",
         "invoices",
         "anomalies",

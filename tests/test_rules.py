@@ -72,7 +72,7 @@ class Target:
     owner_field: bool = False
     """True when ownership is the ``uid`` field; list queries then filter on it."""
     owner_path: bool = False
-    """True when ownership is the ``{uid}`` segment of the path (balances)."""
+    """True when ownership is the ``{uid}`` segment of the path (balances, activity)."""
 
 
 TARGETS = (
@@ -86,6 +86,12 @@ TARGETS = (
         label="balances",
         collection_id="balances",
         alice_doc="users/alice/balances/current",
+        owner_path=True,
+    ),
+    Target(
+        label="activity",
+        collection_id="activity",
+        alice_doc="users/alice/activity/alice-item",
         owner_path=True,
     ),
     Target(
@@ -139,6 +145,8 @@ SEED: Mapping[str, Mapping[str, Any]] = {
     },
     "users/alice/balances/current": {"image": 100, "video": 0, "seq": 1},
     "users/bob/balances/current": {"image": 50, "video": 0, "seq": 1},
+    "users/alice/activity/alice-item": {"uid": "alice", "kind": "credits", "inAll": True, "item": {"delta": 100}},
+    "users/bob/activity/bob-item": {"uid": "bob", "kind": "credits", "inAll": True, "item": {"delta": 50}},
     "invoices/in_alice": {"uid": "alice", "amount": 999, "currency": "usd", "status": "paid"},
     "invoices/in_bob": {"uid": "bob", "amount": 499, "currency": "usd", "status": "paid"},
     "generation_jobs/alice-job": {"uid": "alice", "status": "completed", "source": "text2image"},
@@ -169,12 +177,16 @@ OWNER_READS = (
 ALLOWED = frozenset(
     [f"{target} | {read}" for target in ("credits_ledger", "invoices", "generation_jobs") for read in OWNER_READS]
     + [
-        "balances | alice | get",
-        "balances | alice | list users/alice/balances",
-        "balances | bob | list users/bob/balances",
-        "balances | admin | get",
-        "balances | admin | list users/alice/balances",
-        "balances | admin | list users/bob/balances",
+        f"{target} | {read}"
+        for target in ("balances", "activity")
+        for read in (
+            "alice | get",
+            f"alice | list users/alice/{target}",
+            f"bob | list users/bob/{target}",
+            "admin | get",
+            f"admin | list users/alice/{target}",
+            f"admin | list users/bob/{target}",
+        )
     ]
     + [
         f"{target} | admin | {read}"
@@ -286,7 +298,10 @@ def _lists(target: Target, actor: Actor) -> list[Cell]:
             _query(target, actor, "list unfiltered", "", None),
         ]
     if target.owner_path:
-        return [_query(target, actor, f"list users/{uid}/balances", f"users/{uid}", None) for uid in ("alice", "bob")]
+        return [
+            _query(target, actor, f"list users/{uid}/{target.collection_id}", f"users/{uid}", None)
+            for uid in ("alice", "bob")
+        ]
     parent, _ = _parent(target.alice_doc)
     return [_query(target, actor, "list", parent, None)]
 
@@ -437,7 +452,7 @@ def cells(predicate: Callable[[Cell], bool]) -> set[str]:
 
 
 def test_the_table_covers_every_collection_actor_and_operation() -> None:
-    assert len({cell.name for cell in TABLE}) == len(TABLE) == 228
+    assert len({cell.name for cell in TABLE}) == len(TABLE) == 252
     assert cells(lambda c: c.allowed) == ALLOWED
     assert not cells(lambda c: c.allowed and (c.writes or c.actor is SIGNED_OUT))
     for target in TARGETS:
@@ -636,20 +651,20 @@ def test_a_host_function_named_like_one_of_the_ledgers_is_refused_by_the_merge_a
 def test_a_host_rule_the_merge_refuses_would_open_the_ledger(
     seeded: FirestoreEmulator, load: Callable[[str], list[Any]]
 ) -> None:
-    """What the merge refuses is real: slipped past it, the rule opens balances to writes."""
+    """What the merge refuses is real: slipped past it, the rule opens balances and Activity to writes."""
     merged = merge_rules.merge(HOST_RULES_FILE.read_text(), merge_rules.BLOCK_FILE.read_text())
     rule = "match /users/{uid}/{document=**} {\n      allow read, write: if request.auth.uid == uid;\n    }\n\n    "
     slipped = merged.replace(merge_rules.BEGIN, rule + merge_rules.BEGIN, 1)
-    with pytest.raises(merge_rules.OpensLedger, match=r"users/\{uid\}/balances/\{doc\}"):
+    with pytest.raises(merge_rules.OpensLedger, match=r"(?s)users/\{uid\}/balances/\{doc\}.*users/\{uid\}/activity"):
         merge_rules.merge(slipped, merge_rules.BLOCK_FILE.read_text())
     load(slipped)
 
     mismatches = run_table(seeded)
 
-    # Each signed-in user may now write balances under their own uid.
+    # Each signed-in user may now write balances and Activity items under their own uid.
     opened = cells(
         lambda c: (
-            c.target == "balances"
+            c.target in ("balances", "activity")
             and c.writes
             and c.actor.uid is not None
             and (c.actor is ALICE or c.operation == "create")
