@@ -41,7 +41,11 @@ for _ in $(seq 180); do
 done
 
 # Data kept from an older version is brought to today's shape (docs/ledger.md, "Existing data").
-if [[ ${#import_args[@]} -gt 0 ]]; then "$PYTHON" scripts/migrate_balances.py; fi
+# Kept data may predate the Activity projection (or its shape): the backfill fills it in.
+if [[ ${#import_args[@]} -gt 0 ]]; then
+  "$PYTHON" scripts/migrate_balances.py
+  "$PYTHON" scripts/backfill_activity.py
+fi
 "$PYTHON" scripts/seed_demo.py
 cat <<EOF
 

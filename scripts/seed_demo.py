@@ -23,11 +23,14 @@ disabled through the Emulator Hub, so that the trigger does not bill those jobs 
 present time; they are enabled again however the seed ends. Steps of all users run in time
 order, so every user's history is written oldest first, as ``entry_time`` requires. Then
 ``summaries.build_daily_summary`` and ``reconcile.reconcile_day`` run for each past day, as
-the nightly schedules would have.
+the nightly schedules would have, and the Activity projection is filled by its backfill
+(``activity_log.backfill``, as ``scripts/backfill_activity.py`` runs it), since no trigger
+projected the history.
 
-**Now** a few items take the live paths (this module): a job billed by the real Firestore
-trigger, a job the trigger refuses for want of credits, an admin grant through the admin API
-with the admin's ID token, and a Stripe event delivered twice to the webhook through Hosting.
+**Now** a few items take the live paths (this module): a job billed (and projected) by the
+real Firestore trigger, a job the trigger refuses for want of credits, an admin grant through
+the admin API with the admin's ID token, and a Stripe event delivered twice to the webhook
+through Hosting.
 
 Nothing writes a balance, an entry or an anomaly directly, so the verifier passes for every
 user. Run against data that already has the demo users, it changes nothing. The product's
@@ -55,6 +58,7 @@ from credits.core.generation_jobs import job_ref
 from credits.core.ledger import CreditType
 from credits.flows import stripe_events as se
 from credits.operations import reconcile, summaries
+from credits.reads import activity_log
 
 HOSTING = "http://127.0.0.1:5000"
 PASSWORD = "demo-password"
@@ -95,6 +99,13 @@ def seed(now: datetime) -> None:
     print(
         f"  history: {len(steps)} steps from {past_days[0]} to {now.date()} (UTC), summaries and "
         f"reconciliation of {len(past_days)} past days ({time.perf_counter() - started:.1f} s)"
+    )
+    started = time.perf_counter()
+    # The triggers were off: the history's Activity items come from the backfill.
+    projected = activity_log.backfill()
+    print(
+        f"  Activity projection: {projected.written} items written by the backfill "
+        f"({time.perf_counter() - started:.1f} s)"
     )
     started = time.perf_counter()
     live(past)

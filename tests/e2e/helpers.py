@@ -183,6 +183,19 @@ def query(collection: str, filters: Mapping[str, Any] | None = None) -> list[Doc
     return [Document.from_rest(row["document"]) for row in response.json() if "document" in row]
 
 
+def activity_items(uid: str) -> dict[str, dict[str, Any]]:
+    """Every document of the user's projection, by item id."""
+    response = requests.post(
+        f"{DOCUMENTS}/users/{uid}:runQuery",
+        json={"structuredQuery": {"from": [{"collectionId": "activity"}]}},
+        headers=OWNER,
+        timeout=HTTP_TIMEOUT_S,
+    )
+    response.raise_for_status()
+    docs = [Document.from_rest(row["document"]) for row in response.json() if "document" in row]
+    return {doc.id: doc.data for doc in docs}
+
+
 def ledger_entries(uid: str) -> list[Document]:
     """A user's ledger entries in the order they were written."""
     return sorted(query("credits_ledger", {"uid": uid}), key=lambda d: int(d.data["seq"]))

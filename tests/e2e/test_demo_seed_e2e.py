@@ -14,6 +14,8 @@ import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import requests
+
 from e2e import helpers
 
 SCRIPTS = helpers.ROOT / "scripts"
@@ -144,6 +146,27 @@ def test_seed_writes_ten_days_of_consistent_history():
         helpers.User(uid="demo-admin", email="admin@demo.test", password="demo-password", id_token="")
     )
     assert helpers.token_claims(admin.id_token).get("admin") is True
+
+    # The Activity projection: the backfill's items of the history and the triggers' of today,
+    # one per job and per entry of each user; Alice's All view is the feed's first page.
+    for uid in DEMO_USERS:
+        expected = {f"job:{job_id}" for job_id, job in jobs.items() if job["uid"] == uid}
+        expected |= {f"entry:{e.id}" for e in entries[uid]}
+        helpers.wait_for(
+            lambda uid=uid: set(helpers.activity_items(uid)), lambda ids, want=expected: ids == want, what=uid
+        )
+    alice_user = helpers.sign_in(
+        helpers.User(uid="demo-alice", email="alice@demo.test", password="demo-password", id_token="")
+    )
+    feed = requests.get(
+        f"{helpers.HOSTING}/api/activity", params={"range": "all"}, headers=alice_user.auth_header, timeout=60
+    ).json()["items"]
+    all_view = sorted(
+        (d for d in helpers.activity_items("demo-alice").values() if d["inAll"]),
+        key=lambda d: (d["time"], d["item"]["id"]),
+        reverse=True,
+    )
+    assert [d["item"] for d in all_view[: len(feed)]] == feed
 
     # Again: nothing changes.
     before = snapshot()
