@@ -38,7 +38,7 @@ from credits.core.ledger import BLOCKS, NEXT_EXPIRY, CreditType, Direction, Sour
 from credits.core.query_spec import IndexShape
 from credits.flows import job_sweep, reversals
 from credits.operations import summaries
-from credits.reads import activity, queries
+from credits.reads import activity, queries, usage
 
 INDEXES = target.ROOT / "firestore.indexes.json"
 
@@ -75,6 +75,7 @@ def query_shapes() -> set[IndexShape]:
             shapes.add(spec.shape())
     shapes.add(activity.influencers_spec("u").shape())
     shapes |= summaries.index_shapes()
+    shapes |= usage.index_shapes()
     for kind in (None, *anomalies.Kind):
         shapes.add(anomalies.list_spec(kind, after=None, limit=1).shape())
     now = datetime.now(UTC)

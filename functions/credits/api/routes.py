@@ -23,7 +23,7 @@ from credits.core.accounts import Caller
 from credits.core.errors import CreditsError, InvalidArgument, MethodNotAllowed, NotFound, PermissionDenied
 from credits.flows import admin, checkout, payments, quotes
 from credits.operations import summaries
-from credits.reads import activity, export, export_links, queries, reports
+from credits.reads import activity, export, export_links, queries, reports, usage
 
 MAX_BODY_BYTES = 64 * 1024
 Body = TypeVar("Body", bound=BaseModel)
@@ -94,6 +94,12 @@ def my_ledger() -> dict[str, Any]:
 def my_quote() -> dict[str, Any]:
     caller = require_caller()
     return quotes.quote(caller.uid, parse_query(quotes.QuoteRequest)).to_api()
+
+
+@app.get("/api/credits/usage")
+def my_usage() -> dict[str, Any]:
+    caller = require_caller()
+    return usage.usage(caller.uid, parse_query(usage.UsageQuery)).to_api()
 
 
 @app.get("/api/credits/export.csv")

@@ -8,7 +8,7 @@ import { ApiError, type CreditType, type Summaries, adminApi } from "../api/clie
 import { count, creditTypeLabel, sourceLabel } from "../format";
 import { navigate } from "../router";
 import { DateRangeFields, Spinner } from "../ui/bits";
-import { BarChart } from "./BarChart";
+import { BarChart } from "../ui/BarChart";
 import { AdminError } from "./NotAllowed";
 import { CREDIT_TYPES, dailySeries, parseRange, rangeTotals, sourceRows } from "./summaries";
 import { tabPath } from "./tabs";

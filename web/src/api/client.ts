@@ -30,6 +30,9 @@ export type LedgerPage = GetResponse<"/api/credits/ledger">;
 export type Quote = Schemas["Quote"];
 /** A job's parameters for a quote, named as the `generation_jobs` document names them. */
 export type QuoteQuery = paths["/api/credits/quote"]["get"]["parameters"]["query"];
+/** Credits spent per UTC day: `GET /api/credits/usage` (docs/api.md, "Usage"). */
+export type Usage = Schemas["Usage"];
+export type UsageQuery = NonNullable<paths["/api/credits/usage"]["get"]["parameters"]["query"]>;
 export type ActivityPage = GetResponse<"/api/activity">;
 export type ActivityDetail = GetResponse<"/api/activity/{itemId}">;
 export type Influencers = GetResponse<"/api/activity/influencers">;
@@ -146,6 +149,9 @@ export const api = {
     request<LedgerPage>("GET", "/credits/ledger", { ...filters, cursor, limit }),
   /** What a job would cost the caller now, and which credits would pay it (a read: nothing is reserved). */
   quote: (params: QuoteQuery) => request<Quote>("GET", "/credits/quote", { ...params }),
+  /** Credits spent per UTC day from `from` to `to` (both included, at most 90 days), by type or also by source. */
+  usage: (query: Required<UsageQuery>) =>
+    request<Usage>("GET", "/credits/usage", { from: query.from, to: query.to, by: query.by }),
   exportLink: (filters: LedgerQuery) => request<ExportLink>("POST", "/credits/export-link", undefined, filters),
   activity: (query: { range: string; type: string; influencerId?: string }, cursor?: string | null) =>
     request<ActivityPage>("GET", "/activity", { ...query, cursor }),

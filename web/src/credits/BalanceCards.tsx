@@ -23,7 +23,8 @@ export function BalanceCards({ uid }: { uid: string }) {
               {balances.status === "loading" && <span className="sr-only">Loading</span>}
             </p>
             {card.hint && <p className="balance-hint">{card.hint}</p>}
-            {expiring && <p className="balance-expiring">{expiringText(expiring)}</p>}
+            {/* Always there, empty when nothing expires: the card keeps its height when the line arrives. */}
+            <p className="balance-expiring">{expiring ? expiringText(expiring) : null}</p>
           </div>
         );
       })}

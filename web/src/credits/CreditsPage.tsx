@@ -9,6 +9,7 @@ import { usePaged } from "../ui/usePaged";
 import { BalanceCards } from "./BalanceCards";
 import { type LedgerFilters, hasFilters, ledgerQuery, ledgerSearch, parseLedgerFilters } from "./filters";
 import { LedgerTable } from "./LedgerTable";
+import { UsagePanel } from "./UsagePanel";
 
 type SignedIn = Extract<Session, { status: "signedIn" }>;
 
@@ -36,6 +37,7 @@ export function CreditsPage({ session }: { session: SignedIn }) {
         <Notice tone="success">Payment received. Your credits are added as soon as the payment is confirmed.</Notice>
       )}
       <BalanceCards uid={session.uid} />
+      <UsagePanel filters={filters} start={ledger.status !== "loading"} />
       <section className="panel" aria-labelledby="ledger-heading">
         <div className="panel-header">
           <h2 id="ledger-heading">Ledger</h2>
