@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,14 +117,32 @@ def open_page(browser: Browser, demo: Suite) -> Iterator[Callable[..., Opened]]:
         opened.append(result)
         return result
 
+    hang_ups = emulator_hang_ups()
     yield open_
     try:
+        dropped = emulator_hang_ups() - hang_ups
         for item in opened:
-            assert item.watch.unexpected_errors() == [], "console errors"
+            errors = item.watch.unexpected_errors()
+            if errors and len(errors) <= dropped and all(API_500.search(error) for error in errors):
+                # The Functions emulator's proxy lost the connection to its worker ("socket hang
+                # up") and answered 500 before the app's code ran: the emulator's fault, logged.
+                warnings.warn(f"the Functions emulator dropped {dropped} request(s): {errors}", stacklevel=1)
+                continue
+            assert errors == [], "console errors"
             assert item.watch.outside == [], "requests that left 127.0.0.1"
     finally:
         for item in opened:
             item.context.close()
+
+
+API_500 = re.compile(r"status of 500 \(Internal Server Error\) @ http://127\.0\.0\.1:\d+/api/")
+
+
+def emulator_hang_ups() -> int:
+    """How many requests the Functions emulator's proxy has dropped so far (a fault of the
+    emulator under load, seen here now and then: "Request to function failed: Error: socket
+    hang up", answered 500 without running the function)."""
+    return helpers.SUITE_LOG.read_text(errors="replace").count("Request to function failed: Error: socket hang up")
 
 
 def sign_in(page: Page, email: str, path: str = "/credits", password: str = PASSWORD) -> None:
