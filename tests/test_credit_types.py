@@ -169,7 +169,7 @@ def test_a_credit_type_named_like_a_field_of_the_balance_document_is_refused(nam
         check_credit_type_names(["image", name])
 
 
-@pytest.mark.parametrize("name", ["", "Image", "image credits", "a.b", "x" * 33, "9lives"])
+@pytest.mark.parametrize("name", ["", "Image", "image credits", "a.b", "x" * 33, "9lives", "video\n"])
 def test_a_credit_type_that_is_no_plain_field_name_is_refused(name: str):
     with pytest.raises(ValueError, match="lower-case"):
         check_credit_type_names([name])

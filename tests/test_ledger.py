@@ -147,14 +147,17 @@ def test_same_key_with_other_parameters_is_a_conflict(change):
         {"key": "tab\tkey"},
         {"uid": ""},
         {"uid": "a/b"},
+        {"uid": "u1\n"},  # a regular expression's "$" would let a last line break through
         {"type": "coins"},
         {"direction": "up"},
         {"source": "gift"},
         {"created_by": "someone"},
+        {"created_by": "admin:ops\n"},
         {"reason": "r" * 501},
         {"source": Source.TEXT2IMAGE, "direction": Direction.DEBIT, "type": CreditType.VIDEO},
         {"source": Source.REFUND, "direction": Direction.DEBIT},
         {"job_id": "a/b"},
+        {"job_id": "j1\n"},
         {"meta": {"blob": "x" * 9000}},
     ],
 )

@@ -106,7 +106,7 @@ NEXT_EXPIRY = "nextExpiry"
 """The soonest ``expiresAt`` of the open blocks (null when none expires): what the expiry schedule queries."""
 BALANCE_FIELDS = frozenset({SEQ, UPDATED_AT, BLOCKS, BLOCKS_SINCE, NEXT_EXPIRY, LEGACY_AMOUNTS})
 """The balance document's fields that are not an amount: no credit type may take one of these names."""
-_TYPE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+_TYPE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}\Z")
 
 MAX_AMOUNT = 10_000_000
 """Largest amount of one entry: far above any pack or job, small enough to catch a unit mistake."""
@@ -221,8 +221,8 @@ SOURCE_RULES: Mapping[Source, SourceRule] = {
 
 _ID_ALPHABET = string.ascii_letters + string.digits
 _ID_LENGTH = 20
-_CREATED_BY = re.compile(r"^(system|stripe|(user|admin):[^/\s]{1,128})$")
-_UID = re.compile(r"^[^/\s]{1,128}$")
+_CREATED_BY = re.compile(r"^(system|stripe|(user|admin):[^/\s]{1,128})\Z")
+_UID = re.compile(r"^[^/\s]{1,128}\Z")  # \Z: "$" would also match before a last line break
 
 
 @dataclass(frozen=True, kw_only=True)
