@@ -1065,9 +1065,10 @@ def _build_commit(target: _Target, state: _State, change: _Change, also: ExtraWr
         commit.create("balance", target.balance, after.document())
     else:
         commit.update("balance", target.balance, after.updates_from(before), last_update_time=before.version)
-    if before.updated_at is None or _day_of(before.updated_at) != _day_of(after.updated_at or now):
+    day = _day_of(after.updated_at or now)
+    if before.updated_at is None or _day_of(before.updated_at) != day:
         # The user's first entry of the day (a concurrent first entry writes the same marker).
-        commit.merge("user day", user_day_ref(_day_of(after.updated_at or now), request.uid), {"uid": request.uid})
+        commit.merge("user day", user_day_ref(day, request.uid), {"uid": request.uid})
     record = {
         "key": request.idempotency_key,
         "entryId": entry.id,

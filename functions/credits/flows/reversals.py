@@ -115,7 +115,8 @@ class Settled:
     """What one settle found and did."""
 
     purchase: LedgerEntry | None
-    """The payment's credit; None while it has not arrived (the facts wait for it)."""
+    """The payment's credit; None while it has not arrived (the facts wait for it), or when the
+    payment has no facts at all (then it was not looked up)."""
     writes: dict[str, LedgerWrite] = field(default_factory=dict)
     """By idempotency key, each entry the facts imply that exists now: written, or found."""
 
@@ -157,7 +158,10 @@ def purchase_of(facts: Facts) -> LedgerEntry | None:
 
 def settle(payment_intent: str) -> Settled:
     """Write every entry the payment's facts imply that is not written yet; safe to call any number of times."""
-    facts = Facts.from_snapshot(payment_intent, payment_ref(payment_intent).get())
+    snap = payment_ref(payment_intent).get()
+    if not snap.exists:
+        return Settled(purchase=None)  # nothing to reverse: a purchase's usual case, one read
+    facts = Facts.from_snapshot(payment_intent, snap)
     purchase = purchase_of(facts)
     if purchase is None:
         return Settled(purchase=None)
