@@ -38,6 +38,10 @@ function str(value: unknown): string | null {
   return typeof value === "string" && value ? value : null;
 }
 
+function capitalized(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
 function num(value: unknown): string | null {
   return typeof value === "number" ? count(value) : null;
 }
@@ -61,7 +65,7 @@ export function anomalyFacts(a: Anomaly): AnomalyFact[] {
       break;
     case "unattributable_webhook":
       facts.push(
-        ["Why", str(a.why)],
+        ["Why", str(a.why) && capitalized(String(a.why))],
         ["Event", str(a.eventId), true],
         ["Event type", str(a.eventType)],
         ["Context", typeof a.context === "string" ? a.context : a.context ? JSON.stringify(a.context) : null],

@@ -82,7 +82,7 @@ describe("anomalies", () => {
       eventType: "checkout.session.completed",
     } as Anomaly;
     expect(anomalyFacts(u).slice(0, 2)).toEqual([
-      { term: "Why", value: "ghost is no user of this project" },
+      { term: "Why", value: "Ghost is no user of this project" },
       { term: "Event", value: "evt_1", id: true },
     ]);
     const r = {
