@@ -188,15 +188,25 @@ def backfill(page_size: int = PAGE_SIZE) -> BackfillReport:
     """Project every job and every entry of every user. Idempotent; safe beside the triggers."""
     report = BackfillReport()
     for page in _pages(db().collection(generation_jobs.JOBS), page_size):
-        report.jobs += len(page)
-        _backfill_page(page, job_document, project_job, report)
+        project_jobs(page, report)
     for page in _pages(ledger.ledger_collection(), page_size):
-        report.entries += len(page)
-        _backfill_page(page, entry_document, project_entry, report)
+        project_entries(page, report)
     return report
 
 
-def _backfill_page(
+def project_jobs(page: list[DocumentSnapshot[Any]], report: BackfillReport) -> None:
+    """Bring the items of these job snapshots in line: one read of the items, one batch of writes."""
+    report.jobs += len(page)
+    _project_page(page, job_document, project_job, report)
+
+
+def project_entries(page: list[DocumentSnapshot[Any]], report: BackfillReport) -> None:
+    """Write the items these entry snapshots lack or hold differently: one read, one batch."""
+    report.entries += len(page)
+    _project_page(page, entry_document, project_entry, report)
+
+
+def _project_page(
     page: list[DocumentSnapshot[Any]],
     build: Callable[[DocumentSnapshot[Any]], Built | None],
     one_by_one: Callable[[str], bool],
