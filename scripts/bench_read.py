@@ -4,12 +4,16 @@ It starts one official Firestore emulator, loads a ledger of ``--entries`` (defa
 entries and ``--jobs`` (default 2,000) generation jobs, then measures, in the same run:
 
 * latency, side by side: the first ledger page of one user
-  (``queries.ledger_page``, 50 entries), the first Activity page of that user
-  (``activity.feed``, 30 days, 50 items, merging ``generation_jobs`` and ``credits_ledger``)
-  and a bare Firestore query for 50 of the user's entries (no ordering, no conversion).
-  After a warm-up of each, the three run in alternating rounds, each round starting with
-  the next kind, and the script prints median and p95 of each, the client's own CPU time
-  per call, and the ratios ledger/bare and activity/bare against the goal ``ratio <= 3``;
+  (``queries.ledger_page``, 50 entries), the first Activity page of that user as the API
+  reads it (``activity.feed``, 30 days, 50 items, one query on the user's projection), the
+  same page built from the sources as it was read before the projection
+  (``activity_sources.feed``, merging ``generation_jobs`` and ``credits_ledger``), and a
+  bare Firestore query for 50 of the user's entries (no ordering, no conversion). The
+  reader's projection is written first, by the projection's own page writers. After a
+  warm-up of each, the kinds run in alternating rounds, each round starting with the next
+  kind, and the script prints median and p95 of each, the client's own CPU time per call,
+  the ratios ledger/bare and activity/bare against the goal ``ratio <= 3``, and
+  activity/ledger, before and after the projection, against the goal ``ratio <= 1.1``;
 * the CSV export (``export.csv_lines(queries.iter_entries(...))`` written line by line to
   ``os.devnull``) of a user with 10,000 entries and of a user with 100,000 entries, one
   after the other under ``tracemalloc``: rows per second and the peak of Python
@@ -25,6 +29,10 @@ generation jobs, ``bench-export-10k`` and ``bench-export-100k`` are the exports,
 rest of ``--entries`` belongs to ``--users`` other users.
 
     bash scripts/setup.sh && source .local/env.sh && "$PYTHON" scripts/bench_read.py
+    "$PYTHON" scripts/bench_read.py --entries 5000 --reader-entries 5000 --export-small 0 \
+        --export-large 0 --users 0 --jobs 1000      # the Activity comparison alone, in minutes
+
+With ``--export-small 0 --export-large 0`` the export part is skipped.
 
 The emulator has no indexes: every query scans the whole collection (about 20 µs per
 document on a 2-core machine, so a few seconds per query at 200,000 entries), which makes a
@@ -50,20 +58,21 @@ from bench_helpers import Option, goal_line, interleaved
 from bench_read_data import EXPORT_LARGE, EXPORT_SMALL, READER, Sizes, load_all
 from google.cloud.firestore import FieldFilter
 
-from credits.core import ledger
+from credits.core import generation_jobs, ledger
 from credits.core.firestore_client import db
-from credits.reads import activity, export, queries
+from credits.reads import activity, activity_log, activity_sources, export, queries
 
 PROJECT = "demo-credits-bench-read"
 GOAL_LATENCY_RATIO = 3.0
+GOAL_ACTIVITY_RATIO = 1.1
 GOAL_MEMORY_RATIO = 1.2
 LATENCY_ROUND = 5
 WARMUP_EXPORT_ROWS = 1_000
 OPTIONS = [
     Option(name="entries", default=200_000, help="ledger entries in all"),
     Option(name="reader-entries", default=20_000, help=f"entries of {READER}"),
-    Option(name="export-small", default=10_000, help=f"entries of {EXPORT_SMALL}"),
-    Option(name="export-large", default=100_000, help=f"entries of {EXPORT_LARGE}"),
+    Option(name="export-small", default=10_000, help=f"entries of {EXPORT_SMALL} (0: no export)", minimum=0),
+    Option(name="export-large", default=100_000, help=f"entries of {EXPORT_LARGE} (0: no export)", minimum=0),
     Option(name="users", default=2_000, help="other users the remaining entries belong to", minimum=0),
     Option(name="jobs", default=2_000, help=f"generation_jobs of {READER}", minimum=0),
     Option(name="warmup", default=30, help="warm-up calls of each kind", minimum=0),
@@ -81,36 +90,60 @@ def activity_first_page() -> int:
     return len(activity.feed(READER, activity.ActivityFilters()).items)
 
 
+def activity_from_sources() -> int:
+    return len(activity_sources.feed(READER, activity.ActivityFilters()).items)
+
+
+def project_reader() -> None:
+    """Write the reader's Activity projection with the projection's own page writers."""
+    report = activity_log.BackfillReport()
+    for collection, write in (
+        (generation_jobs.JOBS, activity_log.project_jobs),
+        (ledger.LEDGER, activity_log.project_entries),
+    ):
+        snaps = list(db().collection(collection).where(filter=FieldFilter("uid", "==", READER)).stream())
+        for start in range(0, len(snaps), activity_log.PAGE_SIZE):
+            write(snaps[start : start + activity_log.PAGE_SIZE], report)
+    print(f"projected {READER}: {report.jobs:,} jobs and {report.entries:,} entries, {report.written:,} items written")
+
+
 def bare_query() -> int:
     return len(db().collection(ledger.LEDGER).where(filter=FieldFilter("uid", "==", READER)).limit(50).get())
 
 
 def run_latency(warmup: int, calls: int) -> None:
+    project_reader()
     page = queries.ledger_page(READER_SCOPE, queries.LedgerFilters(limit=50))
     feed = activity.feed(READER, activity.ActivityFilters())
+    same = feed.to_api() == activity_sources.feed(READER, activity.ActivityFilters()).to_api()
     items = Counter(str(item.kind) for item in feed.items)
     print(
         f"first pages of {READER}: ledger {len(page.entries)} entries (next cursor: {page.next_cursor is not None}), "
         f"activity {len(feed.items)} items ({items['generation']} generation, {items['credits']} credits), "
-        f"bare query {bare_query()} documents"
+        f"bare query {bare_query()} documents; the projection's page equals the sources' page: {same}"
     )
     print(f"latency: {warmup} warm-up calls of each kind, then {calls} each in rounds of {LATENCY_ROUND}", flush=True)
     kinds: list[tuple[str, Callable[[int], object]]] = [
         ("ledger", lambda _: ledger_first_page()),
         ("activity", lambda _: activity_first_page()),
+        ("sources", lambda _: activity_from_sources()),
         ("bare", lambda _: bare_query()),
     ]
     results = interleaved(kinds, calls=calls, round_size=LATENCY_ROUND, warmup=warmup)
     labels = {
-        "ledger": "ledger page (queries.ledger_page, 50)   ",
-        "activity": "activity first page (activity.feed)     ",
-        "bare": "bare 50-document query (no ordering)    ",
+        "ledger": "ledger page (queries.ledger_page, 50)",
+        "activity": "activity page, projection (activity.feed)",
+        "sources": "activity page, sources (before)",
+        "bare": "bare 50-document query (no ordering)",
     }
     for name, label in labels.items():
-        print(results[name].line_with_cpu(label))
+        print(results[name].line_with_cpu(label.ljust(42)))
     for name in ("ledger", "activity"):
         ratio = results[name].median_ms / results["bare"].median_ms
         print(goal_line(f"ratio {name}/bare", ratio, GOAL_LATENCY_RATIO))
+    for name, when in (("sources", "before"), ("activity", "after")):
+        ratio = results[name].median_ms / results["ledger"].median_ms
+        print(goal_line(f"ratio activity/ledger {when} the projection", ratio, GOAL_ACTIVITY_RATIO))
 
 
 def _export_lines(uid: str) -> Iterator[str]:
@@ -175,7 +208,8 @@ def run(args: Any) -> None:
     sizes = Sizes(**{name: getattr(args, name) for name in Sizes.__dataclass_fields__})
     load_all(sizes, datetime.now(UTC))
     run_latency(args.warmup, args.calls)
-    run_export(sizes)
+    if sizes.export_small and sizes.export_large:
+        run_export(sizes)
 
 
 def _check(args: Any) -> str | None:

@@ -10,14 +10,14 @@ each route's :class:`~credits.core.query_spec.QuerySpec` for every combination o
 :func:`check` compares them with ``firestore.indexes.json``: a shape that no index serves is
 missing, an index that no shape needs is unused.
 
-A query needs a composite index when it combines an equality filter with the order on
-``createdAt``. A range and order on one field alone (the admin ledger without filters, the job
-billing sweeper's ``updatedAt`` window) is served by that field's automatic single-field index:
-it needs no entry, and any field override (which could drop that index) must be one of ours.
-A composite index lists the equality fields (in any order), then ``createdAt`` descending; the
-document id tie-breaker follows implicitly.
-A ``field == null`` filter (the Activity All view's ``jobId``) is an equality here too: the
-index serves it with the field ascending, like any other value.
+A query needs a composite index when it combines an equality filter with its order (on
+``createdAt``, or ``time`` for the Activity projection). A range and order on one field alone
+(the admin ledger without filters, the job billing sweeper's ``updatedAt`` window) is served
+by that field's automatic single-field index: it needs no entry, and any field override (which could drop that index)
+must be one of ours. A composite index lists the equality fields (in any order), then the
+order field descending; the document id tie-breaker follows implicitly. A subcollection's
+index names its collection id (``activity`` for ``users/{uid}/activity``), with the
+collection scope.
 """
 
 from __future__ import annotations
@@ -71,8 +71,7 @@ def query_shapes() -> set[IndexShape]:
             shapes.add(queries.ledger_spec(scope, filters, after=None, limit=1).shape())
     for kind, influencer, range_ in itertools.product(activity.Kind, [None, "inf"], activity.Range):
         feed_filters = activity.ActivityFilters(type=kind, influencerId=influencer, range=range_)
-        for _, spec in activity.source_specs("u", feed_filters, None, None):
-            shapes.add(spec.shape())
+        shapes.add(activity.page_spec("u", feed_filters, activity.since(feed_filters), None).shape())
     shapes.add(activity.influencers_spec("u").shape())
     shapes |= summaries.index_shapes()
     shapes |= usage.index_shapes()
@@ -127,11 +126,13 @@ FIELD_OVERRIDES += [
         ],
     },
     {"collectionGroup": "balances", "fieldPath": BLOCKS, "indexes": []},
+    {"collectionGroup": activity.ITEMS, "fieldPath": "item", "indexes": []},
 ]
 """The expiry schedule (``expiry.expire_credits``) asks every ``balances`` subcollection for
 ``nextExpiry <= now``: a collection-group index on that field. The open blocks (one JSON text)
 are never queried, so they are exempt from indexing: every ledger write would otherwise index
-a text of up to several kilobytes."""
+a text of up to several kilobytes. So is an Activity item's ``item`` (the API's rendering of
+it, a map of some twenty fields): the feed queries the item document's own fields only."""
 
 
 def _index_key(index: Mapping[str, Any]) -> tuple[str, frozenset[str], tuple[tuple[str, str], ...]] | None:
@@ -178,7 +179,7 @@ def load(path: Path) -> dict[str, Any]:
     return data
 
 
-_RANK = ["uid", "meta.influencerId", "influencerId", "jobId", "type", "direction", "source"]
+_RANK = ["uid", "inAll", "kind", "meta.influencerId", "influencerId", "jobId", "type", "direction", "source"]
 
 
 def _field_rank(name: str) -> tuple[int, str]:

@@ -13,7 +13,7 @@ from credits.core.errors import InvalidArgument, NotFound
 from credits.core.firestore_client import db
 from credits.core.ledger import Direction
 from credits.flows import jobs
-from credits.reads import activity
+from credits.reads import activity, activity_log
 
 pytestmark = pytest.mark.usefixtures("firestore")
 
@@ -31,6 +31,8 @@ def bill(job_id: str, status: str | None = None) -> None:
 
 
 def feed(uid: str = "alice", **params: Any) -> activity.ActivityPage:
+    """A page of the feed once the triggers have projected every write so far (the backfill does it here)."""
+    activity_log.backfill()
     return activity.feed(uid, activity.ActivityFilters.model_validate(params))
 
 

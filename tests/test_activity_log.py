@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from conftest import ROOT, reset_database
-from google.cloud.firestore import FieldFilter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from ledger_helpers import job_document, request
@@ -25,7 +24,7 @@ from credits.core import generation_jobs, ledger
 from credits.core.firestore_client import db
 from credits.core.ledger import Source
 from credits.flows import jobs
-from credits.reads import activity, activity_log
+from credits.reads import activity, activity_log, activity_sources
 
 USERS = ("alice", "bob")
 INFLUENCERS = ("inf-luna", "inf-nova")
@@ -36,37 +35,31 @@ NEXT_STATUS = {"queued": ("processing", "completed", "failed"), "processing": ("
 # -- what is compared --------------------------------------------------------------------------
 
 
-def feed_items(uid: str, kind: str, influencer: str | None) -> list[tuple[str, dict[str, Any]]]:
-    """Every item of the feed (all pages) for the filters, as the API shows them."""
-    items: list[tuple[str, dict[str, Any]]] = []
+def feed_items(read: Any, uid: str, kind: str, influencer: str | None, range_: str, limit: int) -> list[Any]:
+    """Every item of the feed ``read`` gives (all pages of ``limit``) for the filters, as the API shows them."""
+    items: list[Any] = []
     cursor = None
     while True:
         filters = activity.ActivityFilters.model_validate(
-            {"range": "all", "type": kind, "influencerId": influencer, "cursor": cursor}
+            {"range": range_, "type": kind, "influencerId": influencer, "cursor": cursor, "limit": limit}
         )
-        page = activity.feed(uid, filters)
+        page = read(uid, filters)
+        assert len(page.items) <= limit
         items += [(item.id, item.to_api()) for item in page.items]
         if page.next_cursor is None:
             return items
         cursor = page.next_cursor
 
 
-def projected_items(uid: str, kind: str, influencer: str | None) -> list[tuple[str, dict[str, Any]]]:
-    """The projection's items for the same filters: equality filters, ordered by (time, id) descending."""
-    query: Any = activity_log.items_of(uid)
-    query = query.where(filter=FieldFilter("inAll", "==", True) if kind == "all" else FieldFilter("kind", "==", kind))
-    if influencer is not None:
-        query = query.where(filter=FieldFilter("influencerId", "==", influencer))
-    query = query.order_by("time", direction="DESCENDING").order_by("__name__", direction="DESCENDING")
-    return [(snap.id, (snap.to_dict() or {})["item"]) for snap in query.stream()]
-
-
-def assert_projection_is_the_feed() -> None:
+def assert_projection_is_the_feed(limit: int = activity.PAGE_SIZE, ranges: tuple[str, ...] = ("all",)) -> None:
+    """The feed read through the projection equals the feed built from the sources, page after page."""
     for uid in USERS:
         for kind in ("all", "generation", "credits"):
             for influencer in (None, *INFLUENCERS, "inf-nobody"):
-                expected = feed_items(uid, kind, influencer)
-                assert projected_items(uid, kind, influencer) == expected, (uid, kind, influencer)
+                for range_ in ranges:
+                    expected = feed_items(activity_sources.feed, uid, kind, influencer, range_, limit)
+                    found = feed_items(activity.feed, uid, kind, influencer, range_, limit)
+                    assert found == expected, (uid, kind, influencer, range_, limit)
 
 
 def projection() -> dict[str, dict[str, Any]]:
@@ -115,7 +108,9 @@ class History:
         )
         self._written()
 
-    def job(self, uid: str, images: int, influencer: str | None, minute: int, status: str = "queued") -> None:
+    def job(
+        self, uid: str, images: int, influencer: str | None, minute: int, status: str = "queued", days_ago: int = 0
+    ) -> None:
         self.n += 1
         job_id = f"job{self.n}"
         fields = job_document(
@@ -123,7 +118,7 @@ class History:
             status=status,
             numImages=images,
             quality="standard",
-            createdAt=BASE + timedelta(minutes=minute),
+            createdAt=BASE + timedelta(minutes=minute) - timedelta(days=days_ago),
             influencerId=influencer,
             influencerName={"inf-luna": "Luna", "inf-nova": "Nova"}.get(influencer or ""),
         )
@@ -163,7 +158,13 @@ OPERATION = st.one_of(
     st.tuples(st.just("grant"), USER, st.integers(1, 30), INFLUENCER),
     st.tuples(st.just("purchase"), USER, st.integers(1, 30), st.none()),
     st.tuples(
-        st.just("job"), USER, st.integers(1, 4), INFLUENCER, st.integers(0, 4), st.sampled_from(["queued", "completed"])
+        st.just("job"),
+        USER,
+        st.integers(1, 4),
+        INFLUENCER,
+        st.integers(0, 4),
+        st.sampled_from(["queued", "completed"]),
+        st.sampled_from([0, 3, 10, 40]),  # days before yesterday: inside or outside the 7d and 30d ranges
     ),
     st.tuples(st.just("advance"), st.integers(0, 20), st.integers(0, 2)),
 )
@@ -181,8 +182,8 @@ def test_the_projection_is_the_feed_whatever_the_deliveries(firestore, operation
                 history.grant(uid, amount, influencer)
             case ("purchase", uid, amount, _):
                 history.purchase(uid, amount)
-            case ("job", uid, images, influencer, minute, status):
-                history.job(uid, images, influencer, minute, status)
+            case ("job", uid, images, influencer, minute, status, days_ago):
+                history.job(uid, images, influencer, minute, status, days_ago)
             case ("advance", index, choice):
                 history.advance(index, choice)
         # Some deliveries arrive now, some twice, in any order; the others later.
@@ -205,7 +206,7 @@ def test_the_projection_is_the_feed_whatever_the_deliveries(firestore, operation
     for snap in reversed(history.snapshots):
         activity_log.write_job_item(snap)  # every stale delivery once more, newest first, after all the others
 
-    assert_projection_is_the_feed()
+    assert_projection_is_the_feed(data.draw(st.sampled_from([1, 2, 3, 50]), label="page size"), ("7d", "30d", "all"))
 
 
 def test_a_delivery_that_loses_the_race_retries_and_never_writes_an_older_status(firestore, monkeypatch):

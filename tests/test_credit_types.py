@@ -39,7 +39,7 @@ SCENARIO = """
 import json, sys
 from datetime import UTC, datetime
 
-from credits.reads import activity
+from credits.reads import activity, activity_log
 from credits.flows import admin, jobs, pricing
 from credits.core import ledger
 from credits.operations import summaries, verify
@@ -70,6 +70,7 @@ charged = queue("song", 10)
 too_long = queue("album", 20)  # 60 audio credits: more than the 10 left, far less than the video balance
 generation_jobs.job_ref("song").update({"status": "failed"})
 refunded = jobs.bill_job("song")
+activity_log.backfill()  # what the triggers would have written
 feed = activity.feed("u", activity.ActivityFilters(range="all", type="all"))
 summary = summaries.build_daily_summary(datetime.now(UTC).date(), run="manual")
 observed = {

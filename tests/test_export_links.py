@@ -16,6 +16,8 @@ from credits.core.errors import InvalidArgument, Unauthenticated
 from credits.reads import export_links, queries
 from credits.reads.export_links import AdminLinkRequest, UserLinkRequest
 
+pytestmark = pytest.mark.usefixtures("firestore")  # a user's link records its export in their Activity
+
 KEY = b"unit-test-export-link-key"
 NOW = datetime(2026, 11, 21, 14, 0, 0, tzinfo=UTC)
 

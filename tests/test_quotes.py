@@ -202,8 +202,9 @@ def _b64(data: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
 
 
-def id_token(uid: str) -> str:
-    """An unsigned Firebase ID token, which only the Auth emulator accepts (as in test_rules)."""
+def id_token(uid: str, **extra: object) -> str:
+    """An unsigned Firebase ID token, which only the Auth emulator accepts (as in test_rules);
+    ``extra`` adds custom claims (``admin=True``)."""
     now = int(time.time())
     claims = {
         "sub": uid,
@@ -214,6 +215,7 @@ def id_token(uid: str) -> str:
         "aud": TEST_PROJECT,
         "iss": f"https://securetoken.google.com/{TEST_PROJECT}",
         "firebase": {"sign_in_provider": "password", "identities": {}},
+        **extra,
     }
     return f"{_b64({'alg': 'none', 'typ': 'JWT'})}.{_b64(claims)}."
 

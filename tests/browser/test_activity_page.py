@@ -315,3 +315,36 @@ def test_the_generation_page_fits_a_phone(open_page) -> None:
     expect(page.get_by_role("img", name="Output 1", exact=False).first).to_be_visible()
     assert no_horizontal_scroll(page)
     screenshot(page, "generation")
+
+
+@pytest.mark.parametrize("device", ["desktop", "phone"])
+def test_an_export_shows_in_activity_with_its_rows_and_filters(open_page, device: str) -> None:
+    admin = helpers.sign_in(helpers.User(uid="", email="admin@demo.test", password="demo-password", id_token=""))
+    user = helpers.sign_up(helpers.unique("exporter") + "@example.com")
+    for amount in (12, 30):
+        grant = {"uid": user.uid, "type": "image", "direction": "credit", "amount": amount, "reason": "Starter credits"}
+        response = helpers.adjust({**grant, "idempotencyKey": helpers.unique("grant")}, headers=admin.auth_header)
+        assert response.status_code == 201, response.text
+    page = open_page(device).page
+    sign_in(page, user.email, "/credits?direction=credit", password=user.password)
+    page.get_by_role("table", name="Credits ledger").get_by_text("Starter credits").first.wait_for()
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Export CSV").click()
+    assert download_info.value.path().read_text().count("\n") == 1 + 2
+
+    page.goto(f"{APP}/activity")
+    export = item_links(page).filter(has_text="Exported 2 entries as CSV")
+    expect(export).to_be_visible()
+    expect(export).to_contain_text("Credits added")
+    # The grants are there too, projected by the ledger's trigger.
+    expect(item_links(page).filter(has_text="Starter credits")).to_have_count(2)
+
+    page.get_by_label("Type").select_option("Exports")
+    expect(item_links(page)).to_have_count(1)
+    item_links(page).first.click()
+    dialog = page.get_by_role("dialog", name="Activity detail")
+    expect(dialog.get_by_text("Exported 2 entries as CSV").first).to_be_visible()
+    expect(dialog.get_by_role("definition").filter(has_text="Credits added")).to_be_visible()
+    assert no_horizontal_scroll(page)
+    screenshot(page, "activity-export")
+    assert axe_violations(page) == []

@@ -56,6 +56,22 @@ export function watchDocument(
   };
 }
 
+/** `changed` hears of every write to the `count` newest items (by `time`) of a collection. */
+export function watchNewest(path: string[], count: number, changed: () => void, error: () => void): () => void {
+  let stop: (() => void) | null = null;
+  let stopped = false;
+  import("./liveDocs").then(
+    (live) => {
+      if (!stopped) stop = live.watchNewest(app, config.emulators?.firestore, path, count, changed, error);
+    },
+    () => error(),
+  );
+  return () => {
+    stopped = true;
+    stop?.();
+  };
+}
+
 export type Session =
   | { status: "loading" }
   | { status: "signedOut" }

@@ -1,12 +1,31 @@
 /**
- * Live reads of Firestore documents, in a chunk of their own: only the balance cards use
- * Firestore, so the first page's script does not carry it. Loaded through `watchDocument`
- * in ./firebase, which owns the wiring.
+ * Live reads of Firestore documents, in a chunk of their own: only the balance cards and the
+ * Activity page's "something new" signal use Firestore, so the first page's script does not
+ * carry it. Loaded through `watchDocument` and `watchNewest` in ./firebase, which own the wiring.
  */
-import { connectFirestoreEmulator, doc, getFirestore, onSnapshot } from "firebase/firestore";
+import {
+  collection,
+  connectFirestoreEmulator,
+  doc,
+  getFirestore,
+  limit,
+  onSnapshot,
+  orderBy,
+  query,
+} from "firebase/firestore";
 import type { FirebaseApp } from "firebase/app";
 
 let connected = false;
+
+function firestore(app: FirebaseApp, emulator: string | undefined) {
+  const db = getFirestore(app);
+  if (emulator && !connected) {
+    const [host, port] = emulator.split(":");
+    connectFirestoreEmulator(db, host ?? "127.0.0.1", Number(port));
+    connected = true;
+  }
+  return db;
+}
 
 export function watch(
   app: FirebaseApp,
@@ -15,12 +34,29 @@ export function watch(
   next: (data: Record<string, unknown> | undefined) => void,
   error: () => void,
 ): () => void {
-  const db = getFirestore(app);
-  if (emulator && !connected) {
-    const [host, port] = emulator.split(":");
-    connectFirestoreEmulator(db, host ?? "127.0.0.1", Number(port));
-    connected = true;
-  }
   const [first = "", ...rest] = path;
-  return onSnapshot(doc(db, first, ...rest), (snap) => next(snap.data()), error);
+  return onSnapshot(doc(firestore(app, emulator), first, ...rest), (snap) => next(snap.data()), error);
+}
+
+/** Calls `changed` whenever one of the `count` newest documents (by `time`) of a collection is written. */
+export function watchNewest(
+  app: FirebaseApp,
+  emulator: string | undefined,
+  path: string[],
+  count: number,
+  changed: () => void,
+  error: () => void,
+): () => void {
+  const [first = "", ...rest] = path;
+  const newest = query(collection(firestore(app, emulator), first, ...rest), orderBy("time", "desc"), limit(count));
+  let initial = true;
+  return onSnapshot(
+    newest,
+    () => {
+      // The first snapshot is what the page loaded already; only later ones are news.
+      if (initial) initial = false;
+      else changed();
+    },
+    error,
+  );
 }

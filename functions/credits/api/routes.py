@@ -23,7 +23,7 @@ from credits.core.accounts import Caller
 from credits.core.errors import CreditsError, InvalidArgument, MethodNotAllowed, NotFound, PermissionDenied
 from credits.flows import admin, checkout, payments, quotes
 from credits.operations import summaries
-from credits.reads import activity, export, export_links, queries, reports, usage
+from credits.reads import activity, activity_log, export, export_links, queries, reports, usage
 
 MAX_BODY_BYTES = 64 * 1024
 Body = TypeVar("Body", bound=BaseModel)
@@ -105,7 +105,10 @@ def my_usage() -> dict[str, Any]:
 @app.get("/api/credits/export.csv")
 def my_export() -> flask.Response:
     caller = require_caller()
-    return csv_response(queries.Scope(field="uid", value=caller.uid), parse_query(queries.LedgerFilters), "my")
+    filters = parse_query(queries.LedgerFilters)
+    filters.bounds()  # refuse bad dates before the export is recorded
+    export_id = activity_log.record_export(caller.uid, filters.selection())
+    return csv_response(queries.Scope(field="uid", value=caller.uid), filters, "my", export_id)
 
 
 @app.post("/api/credits/export-link")
@@ -120,7 +123,7 @@ def download_export(token: str) -> flask.Response:
     # No Authorization header: the signed token is the permission (credits.reads.export_links).
     grant = export_links.verify(token, export_links.signing_key())
     parse_query(NoParameters)  # the filters are in the token; a query string could only mislead
-    return csv_response(grant.scope, grant.selection, grant.label)
+    return csv_response(grant.scope, grant.selection, grant.label, grant.export_id)
 
 
 @app.get("/api/credits/packs")
@@ -240,9 +243,16 @@ class NoParameters(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def csv_response(scope: queries.Scope, filters: queries.LedgerSelection, label: str) -> flask.Response:
+def csv_response(
+    scope: queries.Scope, filters: queries.LedgerSelection, label: str, export_id: str | None = None
+) -> flask.Response:
+    """The CSV stream; with ``export_id``, the scope user's export item gets the rows once all were sent."""
     filters.bounds()  # refuse bad dates now, not halfway through the stream
-    lines = export.csv_lines(queries.iter_entries(scope, filters))
+    entries = queries.iter_entries(scope, filters)
+    if export_id is not None and scope.value is not None:
+        uid = scope.value
+        entries = export.counted(entries, lambda rows: activity_log.record_export_rows(uid, export_id, rows))
+    lines = export.csv_lines(entries)
     return flask.Response(
         lines,
         mimetype="text/csv",

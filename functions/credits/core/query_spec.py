@@ -26,6 +26,7 @@ class IndexShape:
     """The composite index a query needs: equality fields (any order), then ordered fields."""
 
     collection: str
+    """The collection id (``collectionGroup`` in ``firestore.indexes.json``)."""
     equality: frozenset[str]
     order: tuple[tuple[str, str], ...]
     """(field, "ASCENDING" | "DESCENDING") after the equality fields."""
@@ -43,7 +44,7 @@ class Position:
 @dataclass(frozen=True, kw_only=True)
 class QuerySpec:
     collection: str
-    """The collection queried."""
+    """The collection queried: a top-level name, or a subcollection's path (``users/<uid>/activity``)."""
     equals: Sequence[tuple[str, Any]] = ()
     """Equality filters, (field, value)."""
     order_field: str = "createdAt"
@@ -82,7 +83,8 @@ class QuerySpec:
 
     def shape(self) -> IndexShape:
         return IndexShape(
-            collection=self.collection,
+            # An index is declared for a collection id: a subcollection's last path segment.
+            collection=self.collection.rsplit("/", 1)[-1],
             equality=frozenset(name for name, _ in self.equals),
             order=((self.order_field, "DESCENDING"),),
         )

@@ -1,29 +1,26 @@
-"""The Activity feed: a user's generations and credit changes, merged newest first.
+"""The Activity feed: a user's generations, credit changes and exports, newest first.
 
-The feed is read from the two sources of truth,
-``generation_jobs`` (one item per job, at the time it was created, showing its current
-status) and ``credits_ledger`` (one item per entry). Each page takes at most ``limit + 1``
-documents from each source after the cursor and merges them by (time, item id), so
-"load more" never skips or repeats an item, even across equal timestamps:
+A page is one indexed query on the user's projection ``users/{uid}/activity``
+(:mod:`.activity_log` writes it from the sources of truth): the filters are equalities on
+the item documents (``inAll`` for the All view, ``kind`` for a type, ``influencerId``), the
+range bounds ``time``, and the order is (``time``, item id) descending, the item id being the
+document id. So "load more" never skips or repeats an item, even across equal timestamps: the
+cursor is the last item shown and the next page starts after it.
 
-* item ids are ``job:<jobId>`` and ``entry:<entryId>``, and the feed is ordered by
-  (time, item id) descending;
-* the cursor is the last item shown; for its own source the next page starts after it, for
-  the other source at its time, inclusive or not by how the two ids compare.
+* item ids are ``job:<jobId>`` (one per generation job, at the time it was created, showing
+  its current status and credits), ``entry:<entryId>`` (one per ledger entry) and
+  ``export:<exportId>`` (one per CSV export the user asked for, :func:`export_item`);
+* **a generation carries its own credits in the All view**: a job's debit and refund are
+  ``inAll: false``, so they are not repeated beside the job item that already shows them
+  (``credits``: charged, refunded, net and both entry ids). ``type=credits`` lists every
+  entry, and the detail of a job item lists its entries, so each entry stays reachable;
+* **exports** are listed by the All view and by ``type=export``, never under an influencer
+  (an export has none); the range applies to the time the export was asked for.
 
 Every credit item is a ledger entry (promise 6) and links to its job or payment; every
-generation item shows what it cost and links to its debit and refund entries.
-
-**A generation carries its own credits in the All view.** With ``type=all`` the ledger
-source asks only for entries with ``jobId == null`` (the ledger stores ``jobId`` on every
-entry, null when there is no job), so a job's debit and refund are not repeated beside
-the job item that already shows them (``credits``: charged, refunded, net and both entry
-ids). The filter is in the query, not applied after it, so each source still returns
-``limit + 1`` candidates and the (time, id) merge stays exact. ``type=credits`` lists every
-entry, and the detail of a job item lists its entries, so each entry stays reachable.
-
-The projection ``users/{uid}/activity`` (:mod:`.activity_log`) holds the same items, kept by
-triggers; the feed does not read it yet.
+generation item shows what it cost and links to its debit and refund entries. The detail of
+an item (:func:`item_detail`) reads the authoritative job and entries, not the projection.
+:mod:`.activity_sources` computes the same pages from the sources; the tests hold the two equal.
 
 ``influencers`` lists the distinct influencers of the user's generations for the filter's
 menu, read with a projection from the :data:`INFLUENCER_SCAN` most recent jobs.
@@ -40,11 +37,14 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from credits.core import generation_jobs, ledger
 from credits.core.errors import NotFound
+from credits.core.firestore_client import db
 from credits.core.ledger import Direction, LedgerEntry, Source
 from credits.core.query_spec import Position, QuerySpec
 from credits.reads.cursors import Cursor, decode_time_cursor, page_of, query_binding
 from credits.reads.queries import Scope
 
+USERS = "users"
+ITEMS = "activity"
 PAGE_SIZE = 50
 INFLUENCER_SCAN = 1_000
 """How many of a user's most recent jobs ``influencers`` reads: an influencer seen only in
@@ -63,6 +63,7 @@ class Kind(enum.StrEnum):
     ALL = "all"
     GENERATION = "generation"
     CREDITS = "credits"
+    EXPORT = "export"
 
 
 class ActivityFilters(BaseModel):
@@ -126,68 +127,58 @@ _ENTRY_ITEM_TYPES = {
 }
 
 
+def items_path(uid: str) -> str:
+    """The collection of one user's items: the projection :mod:`.activity_log` writes."""
+    return f"{USERS}/{uid}/{ITEMS}"
+
+
 def feed(uid: str, filters: ActivityFilters, now: datetime | None = None) -> ActivityPage:
-    since = None
-    span = RANGES[str(filters.range)]
-    if span is not None:
-        since = (now or datetime.now(UTC)) - span
+    """One page of the feed: one indexed query on the user's projection."""
     binding = query_binding(Scope(field="uid", value=uid).key(), filters.echo())
     cursor = decode_time_cursor(filters.cursor, binding) if filters.cursor else None
-    fetched: list[Item] = []
-    for prefix, spec in source_specs(uid, filters, since, cursor):
-        docs = list(spec.build().stream())
-        for doc in docs:
-            data = doc.to_dict() or {}
-            fetched.append(
-                job_item(doc.id, data) if prefix == "job" else entry_item(LedgerEntry.from_document(doc.id, data))
-            )
-    fetched.sort(key=lambda item: (item.time, item.id), reverse=True)
-    items, next_cursor = page_of(
-        fetched, filters.limit, binding, lambda item: Position(value=item.time, doc_id=item.id)
-    )
+    spec = page_spec(uid, filters, since(filters, now), cursor)
+    found = [item_from_projection(snap.to_dict() or {}) for snap in spec.build().stream()]
+    items, next_cursor = page_of(found, filters.limit, binding, lambda item: Position(value=item.time, doc_id=item.id))
     return ActivityPage(items=items, next_cursor=next_cursor, filters=filters.echo())
 
 
-def source_specs(
-    uid: str, filters: ActivityFilters, since: datetime | None, cursor: Position | None
-) -> list[tuple[str, QuerySpec]]:
-    """The query of each source the filters include, positioned after the cursor."""
-    sources: list[tuple[str, QuerySpec]] = []
-    wanted = [
-        ("job", generation_jobs.JOBS, "influencerId", Kind.GENERATION),
-        ("entry", ledger.LEDGER, "meta.influencerId", Kind.CREDITS),
-    ]
-    for prefix, collection, influencer_field, kind in wanted:
-        if filters.type not in (Kind.ALL, kind):
-            continue
-        equals: list[tuple[str, Any]] = [("uid", uid)]
-        if filters.influencerId:
-            equals.append((influencer_field, filters.influencerId))
-        if prefix == "entry" and filters.type is Kind.ALL:
-            # A job's entries are shown on its generation item; Firestore's "== null" matches
-            # the explicit null that every entry without a job stores.
-            equals.append(("jobId", None))
-        after = None
-        before = at_or_before = None
-        if cursor is not None and isinstance(cursor.value, datetime):
-            cursor_prefix, _, cursor_doc = cursor.doc_id.partition(":")
-            if cursor_prefix == prefix:
-                after = Position(value=cursor.value, doc_id=cursor_doc)
-            elif f"{prefix}:" < cursor.doc_id:
-                at_or_before = cursor.value
-            else:
-                before = cursor.value
-        spec = QuerySpec(
-            collection=collection,
-            equals=equals,
-            at_or_after=since,
-            before=before,
-            at_or_before=at_or_before,
-            after=after,
-            limit=filters.limit + 1,
-        )
-        sources.append((prefix, spec))
-    return sources
+def since(filters: ActivityFilters, now: datetime | None = None) -> datetime | None:
+    """The start of the filters' range; None for all time."""
+    span = RANGES[str(filters.range)]
+    return None if span is None else (now or datetime.now(UTC)) - span
+
+
+def page_spec(uid: str, filters: ActivityFilters, since: datetime | None, cursor: Position | None) -> QuerySpec:
+    """The projection's query for the filters, after the cursor (the previous page's last item).
+
+    The All view asks for ``inAll`` items, so a job's entries stay on its generation item; a
+    type asks for its ``kind``. An item's document id is its item id, the order's tie-breaker.
+    """
+    equals: list[tuple[str, Any]] = [("inAll", True)] if filters.type is Kind.ALL else [("kind", str(filters.type))]
+    if filters.influencerId:
+        equals.append(("influencerId", filters.influencerId))
+    return QuerySpec(
+        collection=items_path(uid),
+        equals=equals,
+        order_field="time",
+        at_or_after=since,
+        after=cursor,
+        limit=filters.limit + 1,
+    )
+
+
+def item_from_projection(data: dict[str, Any]) -> Item:
+    """An item as the projection stores it (``Item.to_api()`` under ``item``, its time under ``time``)."""
+    stored = dict(data.get("item") or {})
+    fields = {name: stored.pop(name, None) for name in ("id", "kind", "type", "time", "summary")}
+    return Item(
+        id=str(fields["id"]),
+        kind=Kind(fields["kind"]),
+        type=str(fields["type"]),
+        time=data["time"],
+        summary=str(fields["summary"]),
+        detail=stored,
+    )
 
 
 def influencers_spec(uid: str) -> QuerySpec:
@@ -223,8 +214,14 @@ def item_detail(uid: str, item_id: str) -> dict[str, Any]:
     """The detail drawer: the item with its linked job, entries and invoice."""
     prefix, _, doc_id = item_id.partition(":")
     missing = NotFound(f"no activity item {item_id}")
-    if not doc_id or prefix not in ("job", "entry"):
+    if not doc_id or prefix not in ("job", "entry", "export"):
         raise missing
+    if prefix == "export":
+        # An export has no other record: its item is the source.
+        snap = db().collection(items_path(uid)).document(item_id).get()
+        if not snap.exists:
+            raise missing
+        return {"item": item_from_projection(snap.to_dict() or {}).to_api(), "job": None, "entries": []}
     if prefix == "job":
         snap = generation_jobs.job_ref(doc_id).get()
         job = snap.to_dict() or {}
@@ -335,6 +332,23 @@ def entry_item(entry: LedgerEntry) -> Item:
         summary=summary,
         detail=detail,
     )
+
+
+def export_item(export_id: str, *, at: datetime, filters: dict[str, str], rows: int | None) -> Item:
+    """An export's item: asked for at ``at`` with ``filters``; ``rows`` once its file was streamed."""
+    if rows is None:
+        kind_type, summary = "export_requested", "Exporting entries as CSV"
+    else:
+        kind_type, summary = "export_completed", f"Exported {rows} {'entry' if rows == 1 else 'entries'} as CSV"
+    detail = {
+        "status": "requested" if rows is None else "completed",
+        "exportId": export_id,
+        "format": "csv",
+        "filters": filters,
+        "rows": rows,
+        "link": f"/activity/export:{export_id}",
+    }
+    return Item(id=f"export:{export_id}", kind=Kind.EXPORT, type=kind_type, time=at, summary=summary, detail=detail)
 
 
 def _job_api(job_id: str, job: dict[str, Any]) -> dict[str, Any]:

@@ -29,6 +29,11 @@ deliveries are at-least-once and unordered):
   an item back in status. A deleted job removes nothing (its item stays, as its entries do);
   a job without a usable ``uid`` has no item, as the feed never lists it; a job whose ``uid``
   changed leaves its item under the old user.
+* :func:`record_export` writes an export's item when its download link is made (or its
+  stream starts, for the bearer-token route), with a random id and the filters;
+  :func:`record_export_rows` sets the rows once the file was streamed to its end (each
+  download of a link sets the count it streamed). An export has no other record, so its item
+  is its source; the backfill and the checks leave ``export:`` items alone.
 * :func:`backfill` projects every job and every entry, page by page, writing only what is
   missing or differs; idempotent.
 """
@@ -36,10 +41,11 @@ deliveries are at-least-once and unordered):
 from __future__ import annotations
 
 import calendar
+import secrets
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypeGuard
 
 from google.api_core import exceptions as gexc
@@ -51,8 +57,6 @@ from credits.core.ledger import LedgerEntry
 from credits.reads import activity
 from credits.reads.activity import Kind
 
-USERS = "users"
-ACTIVITY = "activity"
 MAX_ATTEMPTS = 12
 PAGE_SIZE = 200
 """Source documents per page of the backfill (one read of their items, one batch of writes)."""
@@ -68,7 +72,7 @@ class ProjectionBusy(Exception):
 
 def items_of(uid: str) -> CollectionReference:
     """The projection of one user's Activity."""
-    collection: CollectionReference = db().collection(USERS).document(uid).collection(ACTIVITY)
+    collection: CollectionReference = db().collection(activity.items_path(uid))
     return collection
 
 
@@ -168,6 +172,38 @@ def should_write(current: DocumentSnapshot[Any], data: dict[str, Any]) -> bool:
     if isinstance(version, datetime) and _nanos(version) > _nanos(data["sourceVersion"]):
         return False
     return stored != data
+
+
+def record_export(uid: str, filters: dict[str, str], now: datetime | None = None) -> str:
+    """Write the item of an export asked for now; its id, which its download carries."""
+    export_id = secrets.token_hex(10)
+    item = activity.export_item(export_id, at=now or datetime.now(UTC), filters=filters, rows=None)
+    item_ref(uid, item.id).create(
+        {
+            "uid": uid,
+            "kind": str(Kind.EXPORT),
+            "time": item.time,
+            "influencerId": None,
+            "inAll": True,
+            "item": item.to_api(),
+            "sourceVersion": None,
+        }
+    )
+    return export_id
+
+
+def record_export_rows(uid: str, export_id: str, rows: int) -> bool:
+    """Set the rows an export's file held; False when the export has no item (nothing is written)."""
+    ref = item_ref(uid, f"export:{export_id}")
+    snap = ref.get()
+    if not snap.exists:
+        return False
+    data = snap.to_dict() or {}
+    filters = (data.get("item") or {}).get("filters") or {}
+    item = activity.export_item(export_id, at=data["time"], filters=filters, rows=rows)
+    # Two downloads of one link may finish together: each count is true, the last one stays.
+    ref.update({"item": item.to_api()})
+    return True
 
 
 @dataclass(kw_only=True)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import csv
 import enum
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 
 from credits.core.ledger import LedgerEntry
@@ -121,3 +121,12 @@ def filename(scope: str, now: datetime | None = None) -> str:
     # Header values must be ASCII: a q of any script becomes dashes.
     safe = "".join(c if (c.isascii() and c.isalnum()) or c in "-_" else "-" for c in scope)[:64]
     return f"credits-ledger-{safe}-{stamp}.csv"
+
+
+def counted(entries: Iterable[LedgerEntry], done: Callable[[int], object]) -> Iterator[LedgerEntry]:
+    """The entries, passed through; ``done(count)`` once the last one was taken (not if the stream stops early)."""
+    count = 0
+    for entry in entries:
+        count += 1
+        yield entry
+    done(count)

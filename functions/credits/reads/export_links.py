@@ -13,7 +13,10 @@ compact JSON binding everything the download will do:
   ``q`` resolved to when the link was made, so a bad ``q`` is refused then, not mid-stream);
 * ``f``: the filters, as the query string of the export route would carry them;
 * ``k``: who asked, ``my`` or ``admin``, which names the file as the bearer-token export does;
-* ``exp``: the expiry, Unix seconds, :data:`LINK_TTL` after the link was made.
+* ``exp``: the expiry, Unix seconds, :data:`LINK_TTL` after the link was made;
+* ``x``: for a user's own export, the id of its Activity item (:mod:`credits.reads.activity_log`),
+  written when the link is made; each download that streams to its end sets the item's row
+  count. An admin's export is not one of the admin's own credit changes and has none.
 
 The signature is HMAC-SHA256 over the payload's bytes with the secret ``EXPORT_LINK_SECRET``
 (``credits.core.environment``), compared in constant time before the payload is even parsed
@@ -34,7 +37,7 @@ from pydantic import ValidationError
 
 from credits.core import environment
 from credits.core.errors import Unauthenticated
-from credits.reads import queries, signing
+from credits.reads import activity_log, queries, signing
 
 LINK_TTL = timedelta(seconds=60)
 DOWNLOAD_PATH = "/api/exports/"
@@ -65,6 +68,8 @@ class ExportGrant:
     """``my`` (a user's own export) or ``admin``; names the downloaded file."""
     expires_at: datetime
     """After this instant the link is refused."""
+    export_id: str | None = None
+    """The export's Activity item (``export:<id>`` of the scope's user); None for an admin's export."""
 
     @property
     def label(self) -> str:
@@ -90,8 +95,10 @@ def signing_key() -> bytes:
 
 
 def user_link(uid: str, request: UserLinkRequest, key: bytes, now: datetime | None = None) -> ExportLink:
-    """A link to the caller's own entries that match ``request``."""
-    return _link(queries.Scope(field="uid", value=uid), request, "my", key, now)
+    """A link to the caller's own entries that match ``request``; the export appears in their Activity."""
+    request.bounds()  # refuse from >= to before the export is recorded
+    export_id = activity_log.record_export(uid, request.selection(), now)
+    return _link(queries.Scope(field="uid", value=uid), request, "my", key, now, export_id)
 
 
 def admin_link(request: AdminLinkRequest, key: bytes, now: datetime | None = None) -> ExportLink:
@@ -101,7 +108,12 @@ def admin_link(request: AdminLinkRequest, key: bytes, now: datetime | None = Non
 
 
 def _link(
-    scope: queries.Scope, selection: queries.LedgerSelection, requested_by: str, key: bytes, now: datetime | None
+    scope: queries.Scope,
+    selection: queries.LedgerSelection,
+    requested_by: str,
+    key: bytes,
+    now: datetime | None,
+    export_id: str | None = None,
 ) -> ExportLink:
     selection.bounds()  # refuse from >= to now, not when the link is used
     filters = queries.LedgerSelection.model_validate(selection.selection())
@@ -110,6 +122,7 @@ def _link(
         selection=filters,
         requested_by=requested_by,
         expires_at=_whole_seconds(now or datetime.now(UTC)) + LINK_TTL,
+        export_id=export_id,
     )
     return ExportLink(url=DOWNLOAD_PATH + sign(grant, key), expires_at=grant.expires_at)
 
@@ -123,6 +136,7 @@ def sign(grant: ExportGrant, key: bytes) -> str:
             "f": grant.selection.selection(),
             "k": grant.requested_by,
             "exp": int(grant.expires_at.timestamp()),
+            **({"x": grant.export_id} if grant.export_id else {}),
         },
         separators=(",", ":"),
         sort_keys=True,
@@ -144,6 +158,9 @@ def verify(token: str, key: bytes, now: datetime | None = None) -> ExportGrant:
         field, value = data["s"]
         expires_at = datetime.fromtimestamp(int(data["exp"]), UTC)
         selection = queries.LedgerSelection.model_validate(data["f"])
+        export_id = data.get("x")
+        if not (export_id is None or (isinstance(export_id, str) and data["k"] == "my")):
+            raise invalid
     except (ValueError, KeyError, TypeError, OverflowError, OSError, ValidationError):
         raise invalid from None
     if (now or datetime.now(UTC)) >= expires_at:
@@ -157,6 +174,7 @@ def verify(token: str, key: bytes, now: datetime | None = None) -> ExportGrant:
         selection=selection,
         requested_by=data["k"],
         expires_at=expires_at,
+        export_id=export_id,
     )
 
 

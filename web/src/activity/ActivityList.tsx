@@ -4,7 +4,7 @@ import { localTime, count } from "../format";
 import { Link, navigatesInPlace } from "../router";
 import { Time } from "../ui/bits";
 import { groupByDay } from "./grouping";
-import { creditsDelta, creditsHeadline, generationCredits, qualityLabel, statusLabel } from "./labels";
+import { creditsDelta, creditsHeadline, exportFilters, generationCredits, qualityLabel, statusLabel } from "./labels";
 
 /** `onOpen` hears of an item opened in this page (not in a new tab), before the URL changes. */
 export function ActivityList({
@@ -31,7 +31,7 @@ export function ActivityList({
                   data-item-id={item.id}
                   onClick={(event) => navigatesInPlace(event) && onOpen(item)}
                 >
-                  {item.kind === "generation" ? <GenerationRow item={item} /> : <CreditsRow item={item} />}
+                  <Row item={item} />
                 </Link>
               </li>
             ))}
@@ -39,6 +39,29 @@ export function ActivityList({
         </li>
       ))}
     </ul>
+  );
+}
+
+function Row({ item }: { item: ActivityItem }) {
+  if (item.kind === "generation") return <GenerationRow item={item} />;
+  if (item.kind === "export") return <ExportRow item={item} />;
+  return <CreditsRow item={item} />;
+}
+
+function ExportRow({ item }: { item: ActivityItem }) {
+  return (
+    <>
+      <span className="item-icon item-icon-export" aria-hidden="true">
+        ↓
+      </span>
+      <span className="item-main">
+        <span className="item-title">{item.summary}</span>
+        <span className="item-sub">
+          <Time iso={item.time}>{localTime(item.time)}</Time>
+          <span>{exportFilters(item.filters)}</span>
+        </span>
+      </span>
+    </>
   );
 }
 

@@ -1,10 +1,11 @@
-/** Activity: the user's generations and credit changes, newest first, with the detail drawer. */
+/** Activity: the user's generations, credit changes and exports, newest first, with the detail drawer. */
 import { useEffect, useRef, useState } from "react";
 import { type ActivityItem, type Influencers, api } from "../api/client";
 import { track } from "../analytics";
 import { navigate, useLocation } from "../router";
 import { EmptyState, Field, Notice } from "../ui/bits";
 import { usePaged } from "../ui/usePaged";
+import { watchNewest } from "../firebase";
 import { ActivityList } from "./ActivityList";
 import { DetailDrawer } from "./DetailDrawer";
 import {
@@ -17,6 +18,40 @@ import {
   parseActivityFilters,
 } from "./filters";
 
+const PAGE_SIZE = 50;
+/** How many of the newest items are watched for a write: new items, and the status of recent jobs. */
+const WATCHED = 10;
+const SETTLE_MS = 400;
+
+/**
+ * Show what just happened without a reload: a write to one of the newest items (a purchase
+ * the trigger projected, a job that completed) fetches the first page again, once the burst
+ * of writes settles. Not while more than one page is shown (`refresh` null): swapping in the
+ * first page would drop the pages the user loaded.
+ */
+function useLiveRefresh(uid: string, refresh: (() => void) | null) {
+  const latest = useRef(refresh);
+  useEffect(() => {
+    latest.current = refresh;
+  });
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stop = watchNewest(
+      ["users", uid, "activity"],
+      WATCHED,
+      () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => latest.current?.(), SETTLE_MS);
+      },
+      () => {}, // without the live signal the page still works; it only stops updating itself
+    );
+    return () => {
+      clearTimeout(timer);
+      stop();
+    };
+  }, [uid]);
+}
+
 export function ActivityPage({ uid, itemId }: { uid: string; itemId: string | null }) {
   const location = useLocation();
   const filters = parseActivityFilters(location.search);
@@ -26,6 +61,7 @@ export function ActivityPage({ uid, itemId }: { uid: string; itemId: string | nu
     return { items: page.items, nextCursor: page.nextCursor };
   });
   const influencers = useInfluencers(uid, feed.status !== "loading");
+  useLiveRefresh(uid, feed.items.length <= PAGE_SIZE ? feed.refresh : null);
 
   // The list item the open drawer was opened from; forgotten once the drawer shows another
   // item or closes, so that Back to it later, like a deep link, waits for its load.
@@ -51,7 +87,7 @@ export function ActivityPage({ uid, itemId }: { uid: string; itemId: string | nu
     <>
       <div className="page-heading">
         <h1 tabIndex={-1}>Activity</h1>
-        <p className="lede">What you generated and every change to your credits.</p>
+        <p className="lede">What you generated, every change to your credits, and your exports.</p>
       </div>
       <section className="panel">
         <form className="filters" onSubmit={(e) => e.preventDefault()} aria-label="Filters">

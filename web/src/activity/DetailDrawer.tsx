@@ -7,7 +7,15 @@ import { Link } from "../router";
 import { BlockFacts } from "../credits/BlockFacts";
 import { CopyableId, Fact, Notice, Spinner, Time } from "../ui/bits";
 import { Dialog } from "../ui/Dialog";
-import { ACTION_LABELS, TYPE_LABELS, creditsDelta, generationCost, qualityLabel, statusLabel } from "./labels";
+import {
+  ACTION_LABELS,
+  TYPE_LABELS,
+  creditsDelta,
+  exportFilters,
+  generationCost,
+  qualityLabel,
+  statusLabel,
+} from "./labels";
 import { openedToRecord } from "./opened";
 
 type Loaded =
@@ -95,7 +103,14 @@ function DetailBody({ detail, search }: { detail: ActivityDetail; search: string
         <Fact term="Time">
           <Time iso={item.time} />
         </Fact>
-        {item.kind === "generation" ? (
+        {item.kind === "export" ? (
+          <>
+            <Fact term="Status">{item.rows == null ? "Requested (not downloaded to the end)" : "Downloaded"}</Fact>
+            <Fact term="Entries">{item.rows == null ? "—" : count(item.rows)}</Fact>
+            <Fact term="Filters">{exportFilters(item.filters)}</Fact>
+            <Fact term="Format">CSV</Fact>
+          </>
+        ) : item.kind === "generation" ? (
           <>
             <Fact term="Status">{statusLabel(item.status)}</Fact>
             <Fact term="AI Influencer">
@@ -156,6 +171,11 @@ function DetailBody({ detail, search }: { detail: ActivityDetail; search: string
         {item.invoiceId && (
           <Fact term="Invoice id">
             <CopyableId label="invoice id" value={item.invoiceId} />
+          </Fact>
+        )}
+        {item.exportId && (
+          <Fact term="Export id">
+            <CopyableId label="export id" value={item.exportId} />
           </Fact>
         )}
       </dl>

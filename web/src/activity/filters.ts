@@ -1,7 +1,7 @@
 /** The Activity filters and the URL (`?range=7d&type=generation&influencer=inf-luna`). */
 
 export type Range = "7d" | "30d" | "all";
-export type Kind = "all" | "generation" | "credits";
+export type Kind = "all" | "generation" | "credits" | "export";
 
 export interface ActivityFilters {
   range: Range;
@@ -10,7 +10,12 @@ export interface ActivityFilters {
 }
 
 export const RANGE_LABELS: Record<Range, string> = { "7d": "Last 7 days", "30d": "Last 30 days", all: "All time" };
-export const KIND_LABELS: Record<Kind, string> = { all: "All", generation: "Generation", credits: "Credits" };
+export const KIND_LABELS: Record<Kind, string> = {
+  all: "All",
+  generation: "Generation",
+  credits: "Credits",
+  export: "Exports",
+};
 export const DEFAULT_FILTERS: ActivityFilters = { range: "30d", type: "all" };
 
 export function parseActivityFilters(search: string): ActivityFilters {

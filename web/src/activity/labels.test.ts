@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ActivityItem } from "../api/client";
-import { creditsDelta, creditsHeadline, generationCost, generationCredits } from "./labels";
+import { creditsDelta, creditsHeadline, exportFilters, generationCost, generationCredits } from "./labels";
 
 function item(fields: Partial<ActivityItem>): ActivityItem {
   return {
@@ -50,5 +50,19 @@ describe("credits items", () => {
     expect(creditsHeadline(item({ kind: "credits", type: "credits_adjusted", reason: "" }))).toBe("Credits adjusted");
     const stripe = item({ kind: "credits", type: "credits_refreshed", reason: "Credits refreshed (Video plan)" });
     expect(creditsHeadline(stripe)).toBe("Credits refreshed (Video plan)");
+  });
+});
+
+describe("exportFilters", () => {
+  it("names each filter an export was asked with", () => {
+    expect(exportFilters({ type: "image", source: "purchase", from: "2026-11-01" })).toBe(
+      "Image credits, Purchase, from 2026-11-01",
+    );
+    expect(exportFilters({ direction: "debit", to: "2026-11-30" })).toBe("Credits taken, to 2026-11-30");
+  });
+
+  it("says all entries when there was no filter", () => {
+    expect(exportFilters({})).toBe("All entries");
+    expect(exportFilters(undefined)).toBe("All entries");
   });
 });

@@ -1,6 +1,6 @@
 /** How Activity items read: their headline, their credits, their settings. Pure functions. */
 import type { ActivityItem } from "../api/client";
-import { count, signed } from "../format";
+import { count, creditTypeLabel, signed, sourceLabel } from "../format";
 
 export const TYPE_LABELS: Record<ActivityItem["type"], string> = {
   generation_started: "Generation started",
@@ -15,6 +15,8 @@ export const TYPE_LABELS: Record<ActivityItem["type"], string> = {
   credits_charged_back: "Credits taken back",
   credits_returned: "Credits returned",
   credits_expired: "Credits expired",
+  export_requested: "Export requested",
+  export_completed: "Export completed",
 };
 
 export const ACTION_LABELS: Record<string, string> = {
@@ -79,4 +81,17 @@ export function statusLabel(status: string | undefined): string {
     default:
       return status ?? "";
   }
+}
+
+/** What an export's filters selected, in words: "Image credits, Purchase, from 2026-11-01". */
+export function exportFilters(filters: ActivityItem["filters"]): string {
+  const chosen = filters ?? {};
+  const parts = [
+    chosen.type && `${creditTypeLabel(chosen.type)} credits`,
+    chosen.direction && (chosen.direction === "credit" ? "Credits added" : "Credits taken"),
+    chosen.source && sourceLabel(chosen.source),
+    chosen.from && `from ${chosen.from}`,
+    chosen.to && `to ${chosen.to}`,
+  ].filter(Boolean);
+  return parts.length ? parts.join(", ") : "All entries";
 }

@@ -20,6 +20,8 @@ export interface Paged<T> {
   loadMore: () => void;
   /** Start over from the first page (after something changed the data). */
   reload: () => void;
+  /** Fetch the first page again and swap it in when it arrives, with no loading state between. */
+  refresh: () => void;
 }
 
 interface State<T> {
@@ -99,6 +101,14 @@ export function usePaged<T>(key: string, load: (cursor: string | null) => Promis
     setState((s) => ({ ...s, items: [], cursor: null, status: "loading", error: null, generation: s.generation + 1 }));
   }, []);
 
+  const refresh = useCallback(() => {
+    const s = latest.current;
+    if (s.status !== "ready") return;
+    latest.current = { ...s, generation: s.generation + 1 };
+    setState(latest.current);
+    fetchPage(s.key, null, latest.current.generation);
+  }, [fetchPage]);
+
   return {
     items: state.key === key ? state.items : [],
     status: state.key === key ? state.status : "loading",
@@ -106,5 +116,6 @@ export function usePaged<T>(key: string, load: (cursor: string | null) => Promis
     hasMore: Boolean(state.cursor),
     loadMore,
     reload,
+    refresh,
   };
 }
