@@ -19,8 +19,8 @@ from credits.api import routes
 from credits.core.environment import EXPORT_LINK_SECRET, STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET
 from credits.core.generation_jobs import JOBS
 from credits.core.ledger import LEDGER
-from credits.flows import expiry, job_sweep, jobs
-from credits.operations import days, reconcile, summaries
+from credits.flows import alerts, expiry, job_sweep, jobs
+from credits.operations import activity_repair, days, reconcile, summaries
 from credits.reads import activity_log
 
 options.set_global_options(region="us-central1", max_instances=20)
@@ -51,6 +51,12 @@ def project_ledger_entry(event: firestore_fn.Event[DocumentSnapshot[Any] | None]
     activity_log.project_entry(event.params["entryId"])
 
 
+@firestore_fn.on_document_created(document=f"{LEDGER}/{{entryId}}")
+def raise_credit_alerts(event: firestore_fn.Event[DocumentSnapshot[Any] | None]) -> None:
+    """Raise the low-balance alert of a debit that took its balance below the user's threshold (once)."""
+    alerts.raise_low_balance_alert(event.params["entryId"])
+
+
 @scheduler_fn.on_schedule(schedule="10 0 * * *", timezone=UTC, timeout_sec=540)
 def daily_credits_summary(event: scheduler_fn.ScheduledEvent) -> None:
     """Build daily_credits_summary/{day} for the UTC day before the scheduled time."""
@@ -73,3 +79,15 @@ def sweep_job_billing(event: scheduler_fn.ScheduledEvent) -> None:
 def expire_credits(event: scheduler_fn.ScheduledEvent) -> None:
     """Write the expiration entry of every credit block that expired with credits left."""
     expiry.expire_credits(event.schedule_time)
+
+
+@scheduler_fn.on_schedule(schedule="*/15 * * * *", timezone=UTC, timeout_sec=540)
+def repair_activity(event: scheduler_fn.ScheduledEvent) -> None:
+    """Write the Activity items whose trigger delivery was lost (missing, or an older job status)."""
+    activity_repair.repair_activity()
+
+
+@scheduler_fn.on_schedule(schedule="20 * * * *", timezone=UTC, timeout_sec=540)
+def sweep_credit_alerts(event: scheduler_fn.ScheduledEvent) -> None:
+    """Raise expiring-soon alerts, and the low-balance alerts whose trigger delivery was lost."""
+    alerts.sweep_credit_alerts(event.schedule_time)

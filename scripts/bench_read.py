@@ -53,6 +53,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import activity_sources
 import bench_helpers
 from bench_helpers import Option, goal_line, interleaved
 from bench_read_data import EXPORT_LARGE, EXPORT_SMALL, READER, Sizes, load_all
@@ -60,7 +61,7 @@ from google.cloud.firestore import FieldFilter
 
 from credits.core import generation_jobs, ledger
 from credits.core.firestore_client import db
-from credits.reads import activity, activity_log, activity_sources, export, queries
+from credits.reads import activity, activity_log, export, queries
 
 PROJECT = "demo-credits-bench-read"
 GOAL_LATENCY_RATIO = 3.0

@@ -12,8 +12,9 @@ missing, an index that no shape needs is unused.
 
 A query needs a composite index when it combines an equality filter with its order (on
 ``createdAt``, or ``time`` for the Activity projection). A range and order on one field alone
-(the admin ledger without filters, the job billing sweeper's ``updatedAt`` window) is served
-by that field's automatic single-field index: it needs no entry, and any field override (which could drop that index)
+(the admin ledger without filters, the job billing sweeper's ``updatedAt`` window, the
+Activity repair's ``updatedAt`` and ``createdAt`` windows) is served by that field's automatic
+single-field index: it needs no entry, and any field override (which could drop that index)
 must be one of ours. A composite index lists the equality fields (in any order), then the
 order field descending; the document id tie-breaker follows implicitly. A subcollection's
 index names its collection id (``activity`` for ``users/{uid}/activity``), with the
@@ -34,10 +35,10 @@ from typing import Any
 import target
 
 from credits.core import anomalies
-from credits.core.ledger import BLOCKS, NEXT_EXPIRY, CreditType, Direction, Source, balance_field
+from credits.core.ledger import BLOCKS, DEFAULT_CREDIT_TYPE, NEXT_EXPIRY, CreditType, Direction, Source, balance_field
 from credits.core.query_spec import IndexShape
-from credits.flows import job_sweep, reversals
-from credits.operations import summaries
+from credits.flows import alerts, job_sweep, reversals
+from credits.operations import activity_repair, summaries
 from credits.reads import activity, queries, usage
 
 INDEXES = target.ROOT / "firestore.indexes.json"
@@ -79,7 +80,11 @@ def query_shapes() -> set[IndexShape]:
         shapes.add(anomalies.list_spec(kind, after=None, limit=1).shape())
     now = datetime.now(UTC)
     shapes.add(job_sweep.candidates(now, now).shape())
+    shapes.add(activity_repair.jobs_changed(now, now).shape())
+    shapes.add(activity_repair.entries_created(now, now).shape())
     shapes.add(reversals.waiting_spec(now).shape())
+    shapes.add(alerts.recent_debits(now, now).shape())
+    shapes.add(alerts.latest_low_balance("u", DEFAULT_CREDIT_TYPE).shape())
     return shapes
 
 

@@ -83,8 +83,8 @@ LEDGER_PATHS: tuple[LedgerPath, ...] = (
         refused=WRITE,
     ),
     LedgerPath(path="activity_log/{itemId}", what="reserved (the epic's name for the Activity projection)"),
-    LedgerPath(path="credit_alerts/{alertId}", what="reserved for credit alerts"),
-    LedgerPath(path="users/{uid}/credit_settings/{doc}", what="reserved for users' credit settings"),
+    LedgerPath(path="credit_alerts/{alertId}", what="low-balance and expiring-soon alerts"),
+    LedgerPath(path="users/{uid}/credit_settings/{doc}", what="users' credit settings, written through the API only"),
 )
 """Every path of the ledger; add a collection here when the ledger starts writing one."""
 

@@ -2,8 +2,11 @@
 
     python scripts/verify_ledger.py                 # every user with a balance
     python scripts/verify_ledger.py --uid UID ...   # some users
+    python scripts/verify_ledger.py --no-activity   # the ledger only, not the Activity projection
     python scripts/verify_ledger.py --project ID    # a real project instead of the emulators
 
+Checks each user's ledger, jobs and credit blocks, and their Activity projection
+(``users/{uid}/activity``: items missing, stale or orphaned) unless ``--no-activity``.
 Prints progress, every mismatch (with the entry where it shows), and a summary; exits 1 when
 anything is off.
 """
@@ -19,6 +22,9 @@ import target
 def main() -> int:
     parser = argparse.ArgumentParser(description="Verify the credits ledger against the balances.")
     parser.add_argument("--uid", nargs="*", help="users to check (default: all)")
+    parser.add_argument(
+        "--no-activity", dest="activity", action="store_false", help="skip the check of the Activity projection"
+    )
     target.add_argument(parser)
     args = parser.parse_args()
     where = target.connect(args.project)
@@ -36,12 +42,13 @@ def main() -> int:
                 file=sys.stderr,
             )
 
-    report = verify.verify_users(uids, progress)
+    report = verify.verify_users(uids, progress, activity=args.activity)
     for mismatch in report.mismatches:
         job = f" job={mismatch.job_id}" if mismatch.job_id else ""
         print(f"MISMATCH {mismatch.uid} {mismatch.kind} entry={mismatch.entry_id}{job}: {mismatch.message}")
     verdict = "clean" if report.ok else f"{len(report.mismatches)} mismatches"
-    print(f"{report.users} users, {report.entries} entries: {verdict}")
+    items = f", {report.items} Activity items" if args.activity else ""
+    print(f"{report.users} users, {report.entries} entries{items}: {verdict}")
     return 0 if report.ok else 1
 
 

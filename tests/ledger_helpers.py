@@ -7,6 +7,7 @@ read what was stored, through the same Firestore client (``credits.core.firestor
 from __future__ import annotations
 
 import itertools
+import threading
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -84,3 +85,23 @@ def job_document(**fields: Any) -> dict[str, Any]:
 def put_job(job_id: str, **fields: Any) -> None:
     """Write (merge) a job document as the pipeline would; :func:`job_document` fills the rest."""
     generation_jobs.job_ref(job_id).set(job_document(**fields), merge=True)
+
+
+def run_together(*works: Callable[[], object]) -> list[BaseException]:
+    """Run each in a thread of its own, all released at once; what they raised (empty when nothing)."""
+    barrier = threading.Barrier(len(works))
+    errors: list[BaseException] = []
+
+    def run(work: Callable[[], object]) -> None:
+        try:
+            barrier.wait()
+            work()
+        except BaseException as exc:  # the caller asserts on it, with the thread's failure
+            errors.append(exc)
+
+    workers = [threading.Thread(target=run, args=(work,)) for work in works]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return errors

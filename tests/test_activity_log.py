@@ -15,6 +15,7 @@ import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import activity_sources
 from conftest import ROOT, reset_database
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -24,7 +25,7 @@ from credits.core import generation_jobs, ledger
 from credits.core.firestore_client import db
 from credits.core.ledger import Source
 from credits.flows import jobs
-from credits.reads import activity, activity_log, activity_sources
+from credits.reads import activity, activity_log
 
 USERS = ("alice", "bob")
 INFLUENCERS = ("inf-luna", "inf-nova")

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import check_indexes
 
 from credits.core.query_spec import IndexShape
+from credits.operations import activity_repair
 
 FILE = Path(__file__).resolve().parents[1] / "firestore.indexes.json"
 
@@ -80,3 +82,13 @@ def test_the_file_declares_the_sweepers_index_on_updated_at():
         if (o["collectionGroup"], o["fieldPath"]) == ("generation_jobs", "updatedAt")
     )
     assert {"order": "DESCENDING", "queryScope": "COLLECTION"} in override["indexes"]
+
+
+def test_the_activity_repair_uses_the_automatic_indexes_on_updated_at_and_created_at():
+    now = datetime.now(UTC)
+    shapes = check_indexes.single_field_shapes()
+    for spec in (activity_repair.jobs_changed(now, now), activity_repair.entries_created(now, now)):
+        assert spec.shape() in shapes and not spec.equals
+    assert activity_repair.entries_created(now, now).shape() == IndexShape(
+        collection="credits_ledger", equality=frozenset(), order=(("createdAt", "DESCENDING"),)
+    )

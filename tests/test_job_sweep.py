@@ -6,13 +6,12 @@ lost: the sweeper must find it by its ``updatedAt`` and bill it as the trigger w
 
 from __future__ import annotations
 
-import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from google.cloud.firestore_v1.base_query import FieldFilter
-from ledger_helpers import put_job, request, stored_entries
+from ledger_helpers import put_job, request, run_together, stored_entries
 
 from credits.core import anomalies, generation_jobs, ledger
 from credits.core.firestore_client import db
@@ -187,28 +186,15 @@ def test_concurrent_sweeps_and_trigger_deliveries_bill_each_job_once():
     ids = [f"job-{n}" for n in range(6)]
     for n, job_id in enumerate(ids):
         put_job(job_id, uid="ann", status="completed" if n % 2 else "queued", updatedAt=SETTLED)
-    barrier = threading.Barrier(5)
-    errors: list[BaseException] = []
 
-    def run(work: Any) -> None:
-        try:
-            barrier.wait()
-            work()
-        except BaseException as exc:  # reported below, with the thread's failure
-            errors.append(exc)
+    def sweep() -> None:
+        job_sweep.sweep_job_billing(NOW)
 
     def deliveries() -> None:
         for job_id in ids:
             jobs.bill_job(job_id)
 
-    workers = [threading.Thread(target=run, args=(lambda: job_sweep.sweep_job_billing(NOW),)) for _ in range(3)]
-    workers += [threading.Thread(target=run, args=(deliveries,)) for _ in range(2)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-
-    assert errors == []
+    assert run_together(sweep, sweep, sweep, deliveries, deliveries) == []
     for job_id in ids:
         assert kinds_of(job_id) == [("debit", "text2image")]
         assert job(job_id)["debitEntryId"] == debit_id(job_id)

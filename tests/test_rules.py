@@ -72,7 +72,7 @@ class Target:
     owner_field: bool = False
     """True when ownership is the ``uid`` field; list queries then filter on it."""
     owner_path: bool = False
-    """True when ownership is the ``{uid}`` segment of the path (balances, activity)."""
+    """True when ownership is the ``{uid}`` segment of the path (balances, activity, credit settings)."""
 
 
 TARGETS = (
@@ -93,6 +93,18 @@ TARGETS = (
         collection_id="activity",
         alice_doc="users/alice/activity/alice-item",
         owner_path=True,
+    ),
+    Target(
+        label="credit_settings",
+        collection_id="credit_settings",
+        alice_doc="users/alice/credit_settings/current",
+        owner_path=True,
+    ),
+    Target(
+        label="credit_alerts",
+        collection_id="credit_alerts",
+        alice_doc="credit_alerts/low_balance:alice-entry",
+        owner_field=True,
     ),
     Target(
         label="invoices",
@@ -147,6 +159,25 @@ SEED: Mapping[str, Mapping[str, Any]] = {
     "users/bob/balances/current": {"image": 50, "video": 0, "seq": 1},
     "users/alice/activity/alice-item": {"uid": "alice", "kind": "credits", "inAll": True, "item": {"delta": 100}},
     "users/bob/activity/bob-item": {"uid": "bob", "kind": "credits", "inAll": True, "item": {"delta": 50}},
+    "users/alice/credit_settings/current": {"lowBalance": {"image": 50}, "updatedBy": "user:alice"},
+    "users/bob/credit_settings/current": {"lowBalance": {"video": 5}, "updatedBy": "user:bob"},
+    "credit_alerts/low_balance:alice-entry": {
+        "uid": "alice",
+        "kind": "low_balance",
+        "type": "image",
+        "balance": 12,
+        "threshold": 20,
+        "entryId": "alice-entry",
+    },
+    "credit_alerts/expiring_soon:bob:bob-entry": {
+        "uid": "bob",
+        "kind": "expiring_soon",
+        "type": "image",
+        "balance": 50,
+        "credits": 50,
+        "blockId": "bob-entry",
+        "entryId": "bob-entry",
+    },
     "invoices/in_alice": {"uid": "alice", "amount": 999, "currency": "usd", "status": "paid"},
     "invoices/in_bob": {"uid": "bob", "amount": 499, "currency": "usd", "status": "paid"},
     "generation_jobs/alice-job": {"uid": "alice", "status": "completed", "source": "text2image"},
@@ -175,10 +206,14 @@ OWNER_READS = (
     "admin | list unfiltered",
 )
 ALLOWED = frozenset(
-    [f"{target} | {read}" for target in ("credits_ledger", "invoices", "generation_jobs") for read in OWNER_READS]
+    [
+        f"{target} | {read}"
+        for target in ("credits_ledger", "credit_alerts", "invoices", "generation_jobs")
+        for read in OWNER_READS
+    ]
     + [
         f"{target} | {read}"
-        for target in ("balances", "activity")
+        for target in ("balances", "activity", "credit_settings")
         for read in (
             "alice | get",
             f"alice | list users/alice/{target}",
@@ -452,7 +487,7 @@ def cells(predicate: Callable[[Cell], bool]) -> set[str]:
 
 
 def test_the_table_covers_every_collection_actor_and_operation() -> None:
-    assert len({cell.name for cell in TABLE}) == len(TABLE) == 252
+    assert len({cell.name for cell in TABLE}) == len(TABLE) == 304
     assert cells(lambda c: c.allowed) == ALLOWED
     assert not cells(lambda c: c.allowed and (c.writes or c.actor is SIGNED_OUT))
     for target in TARGETS:
@@ -651,20 +686,24 @@ def test_a_host_function_named_like_one_of_the_ledgers_is_refused_by_the_merge_a
 def test_a_host_rule_the_merge_refuses_would_open_the_ledger(
     seeded: FirestoreEmulator, load: Callable[[str], list[Any]]
 ) -> None:
-    """What the merge refuses is real: slipped past it, the rule opens balances and Activity to writes."""
+    """What the merge refuses is real: slipped past it, the rule opens balances, Activity and
+    credit settings to writes."""
     merged = merge_rules.merge(HOST_RULES_FILE.read_text(), merge_rules.BLOCK_FILE.read_text())
     rule = "match /users/{uid}/{document=**} {\n      allow read, write: if request.auth.uid == uid;\n    }\n\n    "
     slipped = merged.replace(merge_rules.BEGIN, rule + merge_rules.BEGIN, 1)
-    with pytest.raises(merge_rules.OpensLedger, match=r"(?s)users/\{uid\}/balances/\{doc\}.*users/\{uid\}/activity"):
+    with pytest.raises(
+        merge_rules.OpensLedger,
+        match=r"(?s)users/\{uid\}/balances/\{doc\}.*users/\{uid\}/activity.*users/\{uid\}/credit_settings",
+    ):
         merge_rules.merge(slipped, merge_rules.BLOCK_FILE.read_text())
     load(slipped)
 
     mismatches = run_table(seeded)
 
-    # Each signed-in user may now write balances and Activity items under their own uid.
+    # Each signed-in user may now write balances, Activity items and settings under their own uid.
     opened = cells(
         lambda c: (
-            c.target in ("balances", "activity")
+            c.target in ("balances", "activity", "credit_settings")
             and c.writes
             and c.actor.uid is not None
             and (c.actor is ALICE or c.operation == "create")

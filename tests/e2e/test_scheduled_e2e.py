@@ -38,8 +38,16 @@ def put_entry(uid: str, n: int, *, when: datetime, balance_after: int, source: s
     )
 
 
-def test_both_schedules_load_in_the_functions_emulator():
-    for function in ("daily_credits_summary", "reconcile_ledger", "sweep_job_billing"):
+def test_every_schedule_loads_in_the_functions_emulator():
+    schedules = (
+        "daily_credits_summary",
+        "reconcile_ledger",
+        "sweep_job_billing",
+        "expire_credits",
+        "repair_activity",
+        "sweep_credit_alerts",
+    )
+    for function in schedules:
         helpers.schedule_loaded(function)
 
 

@@ -21,7 +21,7 @@ from credits.api.auth import caller_from_header
 from credits.core import environment, generation_jobs, ledger, logs
 from credits.core.accounts import Caller
 from credits.core.errors import CreditsError, InvalidArgument, MethodNotAllowed, NotFound, PermissionDenied
-from credits.flows import admin, checkout, payments, quotes
+from credits.flows import admin, alerts, checkout, credit_settings, payments, quotes
 from credits.operations import summaries
 from credits.reads import activity, activity_log, export, export_links, queries, reports, usage
 
@@ -100,6 +100,27 @@ def my_quote() -> dict[str, Any]:
 def my_usage() -> dict[str, Any]:
     caller = require_caller()
     return usage.usage(caller.uid, parse_query(usage.UsageQuery)).to_api()
+
+
+@app.get("/api/credits/settings")
+def my_settings() -> dict[str, Any]:
+    caller = require_caller()
+    parse_query(NoParameters)
+    return credit_settings.read(caller.uid).to_api()
+
+
+@app.patch("/api/credits/settings")
+def change_my_settings() -> dict[str, Any]:
+    caller = require_caller()
+    parse_query(NoParameters)
+    return credit_settings.update(caller.uid, parse_body(credit_settings.SettingsPatch)).to_api()
+
+
+@app.get("/api/credits/alerts")
+def my_alerts() -> dict[str, Any]:
+    caller = require_caller()
+    parse_query(NoParameters)
+    return alerts.active_alerts(caller.uid).to_api()
 
 
 @app.get("/api/credits/export.csv")

@@ -445,6 +445,10 @@ class Balances:
     def of(self, credit_type: CreditType) -> int:
         return self.amounts.get(credit_type, 0)
 
+    def spendable(self, credit_type: CreditType, now: datetime) -> int:
+        """What a debit of the type may take at ``now``: its unexpired credits, never more than its amount."""
+        return min(blocks.spendable(self.blocks, str(credit_type), now), self.of(credit_type))
+
     @property
     def needs_migration(self) -> bool:
         """The stored document is not yet in today's shape (:meth:`migration`)."""
@@ -770,6 +774,17 @@ def uids_with_balances() -> Iterator[str]:
         user = snap.reference.parent.parent
         if snap.id == "current" and user is not None:
             yield user.id
+
+
+def balances_expiring_by(at: datetime) -> Iterator[tuple[str, Balances]]:
+    """Every user with an open block that expires by ``at`` (or has expired and awaits its
+    expiration), as (uid, balances): the balance documents whose ``nextExpiry <= at``, by the
+    collection-group index on ``nextExpiry`` (``firestore.indexes.json``)."""
+    query = db().collection_group("balances").where(filter=FieldFilter(NEXT_EXPIRY, "<=", at))
+    for snap in query.stream():
+        user = snap.reference.parent.parent
+        if snap.id == "current" and user is not None:
+            yield str(user.id), Balances.from_snapshot(snap)
 
 
 def low_balances(

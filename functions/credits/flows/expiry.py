@@ -29,13 +29,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from google.cloud.firestore import FieldFilter
-
 from credits.core import blocks, keys, ledger, logs
 from credits.core.blocks import Block
 from credits.core.errors import CreditsError
-from credits.core.firestore_client import db
-from credits.core.ledger import Balances, CreditType, Direction, LedgerRequest, LedgerWrite, Source
+from credits.core.ledger import CreditType, Direction, LedgerRequest, LedgerWrite, Source
 
 
 @dataclass(kw_only=True)
@@ -63,20 +60,16 @@ def expire_credits(
     now = now or datetime.now(UTC)
     started = time.monotonic()
     report = ExpiryReport()
-    due = db().collection_group("balances").where(filter=FieldFilter(ledger.NEXT_EXPIRY, "<=", now))
-    for snap in due.stream():
-        user = snap.reference.parent.parent
-        if snap.id != "current" or user is None:
-            continue
+    for uid, balances in ledger.balances_expiring_by(now):
         report.users += 1
-        for n, block in enumerate(blocks.due(Balances.from_snapshot(snap).blocks, now)):
+        for n, block in enumerate(blocks.due(balances.blocks, now)):
             try:
                 with around(n):
-                    write = expire_block(user.id, block)
+                    write = expire_block(uid, block)
             except CreditsError as exc:  # a concurrent run's expiration comes back as a replay, not as this
                 report.failed += 1
                 logs.error(
-                    "credit expiry failed", event="credit_expiry_failed", uid=user.id, block=block.id, error=repr(exc)
+                    "credit expiry failed", event="credit_expiry_failed", uid=uid, block=block.id, error=repr(exc)
                 )
                 continue
             if write.replayed:

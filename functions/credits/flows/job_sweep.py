@@ -131,8 +131,7 @@ def sweep_job_billing(
     started = time.perf_counter()
     now = now or datetime.now(UTC)
     end = now - grace
-    swept = _swept_through()
-    start = since or (now - window if swept is None else max(now - window, swept - OVERLAP))
+    start = since or window_start(now, window)
     report = SweepReport(start=start, end=end)
     # Read the window first, then repair: a stream held open across slow repairs could time out.
     out_of_line: list[tuple[str, dict[str, Any], Missing]] = []
@@ -156,7 +155,7 @@ def sweep_job_billing(
         report.repairs.append(repair)
         _record(repair, run)
     if not report.failures:
-        _checkpoint().set({"sweptThrough": end, "updatedAt": now}, merge=True)
+        checkpoint(CHECKPOINT).set({"sweptThrough": end, "updatedAt": now}, merge=True)
     (logs.warning if report.repairs or report.failures else logs.info)(
         "job billing sweep finished",
         event="job_billing_sweep_finished",
@@ -180,11 +179,14 @@ def _record(repair: Repair, run: str) -> None:
     logs.warning("job billing repaired", event="job_billing_repaired", run=run, uid=uid, **fields)
 
 
-def _checkpoint() -> DocumentReference:
-    ref: DocumentReference = db().collection(SWEEPS).document(CHECKPOINT)
+def window_start(now: datetime, window: timedelta, name: str = CHECKPOINT) -> datetime:
+    """Where a run starts: the end of the previous run (checkpoint ``sweeps/<name>``) less the
+    overlap, never more than ``window`` back."""
+    value = (checkpoint(name).get().to_dict() or {}).get("sweptThrough")
+    return max(now - window, value - OVERLAP) if isinstance(value, datetime) else now - window
+
+
+def checkpoint(name: str) -> DocumentReference:
+    """A sweep's checkpoint, ``sweeps/<name>``: ``sweptThrough``, the end of its last clean run."""
+    ref: DocumentReference = db().collection(SWEEPS).document(name)
     return ref
-
-
-def _swept_through() -> datetime | None:
-    value = (_checkpoint().get().to_dict() or {}).get("sweptThrough")
-    return value if isinstance(value, datetime) else None

@@ -133,7 +133,7 @@ def quote(uid: str, request: QuoteRequest, *, now: datetime | None = None) -> Qu
     now = now or datetime.now(UTC)
     credit_type = str(price.credit_type)
     # As the ledger core decides a debit: the unexpired blocks, and never more than the balance.
-    spendable = min(blocks.spendable(balances.blocks, credit_type, now), balances.of(price.credit_type))
+    spendable = balances.spendable(price.credit_type, now)
     taken = blocks.take(balances.blocks, credit_type, price.amount, now) if price.amount <= spendable else None
     return Quote(
         source=price.source,

@@ -5,7 +5,8 @@ the day's entries, the same pass the daily summary makes) or a generation job th
 changed that day (``updatedAt`` in the day: a job whose billing was lost has no entry to be
 found by), and runs the ledger verifier (:func:`credits.operations.verify.verify_users`) on each of them:
 the whole ledger and every job of a touched user, not just the day's, because a balance is
-only right if every entry before it is.
+only right if every entry before it is. It checks their Activity projection too
+(``activity=True``): an item missing, stale or orphaned is a mismatch like the others.
 
 Each mismatch becomes an ``anomalies`` record of kind ``reconciliation_mismatch`` whose id is
 derived from the day, the user, the mismatch kind, the entry and the credit type, so a rerun
@@ -23,7 +24,7 @@ disputes that waited too long for their purchase
 from __future__ import annotations
 
 import time
-from datetime import date
+from datetime import date, datetime
 
 from credits.core import anomalies, logs
 from credits.flows import job_sweep, reversals
@@ -53,17 +54,18 @@ def job_owners_touched(day: date) -> tuple[set[str], int]:
     return uids, read
 
 
-def reconcile_day(day: date, *, run: str = "scheduled") -> verify.Report:
+def reconcile_day(day: date, *, run: str = "scheduled", now: datetime | None = None) -> verify.Report:
     """Verify every user with an entry in ``day`` and record each mismatch as an anomaly.
 
-    ``run`` (``scheduled`` or ``manual``) only labels the log lines.
+    ``run`` (``scheduled`` or ``manual``) only labels the log lines; ``now`` (default: the clock)
+    is the verifier's (which blocks are overdue, which sources too recent to judge).
     """
     started = time.perf_counter()
     uids, documents = summaries.uids_touched(day)
     job_uids, job_documents = job_owners_touched(day)
     uids |= job_uids
     documents += job_documents
-    report = verify.verify_users(sorted(uids))
+    report = verify.verify_users(sorted(uids), now=now, activity=True)
     unmatched = reversals.report_unmatched(days.day_bounds(day)[1])
     day_id = days.day_id(day)
     for mismatch in report.mismatches:
@@ -97,8 +99,8 @@ def reconcile_day(day: date, *, run: str = "scheduled") -> verify.Report:
         mismatches=len(report.mismatches),
         reversalsWithoutPurchase=len(unmatched),
         usersWithMismatches=len({m.uid for m in report.mismatches}),
-        # The day's entries and jobs (to find the users), then each user's entries, jobs and balance.
-        documentsRead=documents + report.entries + report.jobs + report.users,
+        # The day's entries and jobs (to find the users), then each user's entries, jobs, balance and items.
+        documentsRead=documents + report.entries + report.jobs + report.users + report.items,
         seconds=round(time.perf_counter() - started, 3),
     )
     return report

@@ -19,6 +19,19 @@ For one user it reads every entry and the balance document and checks that
 
 It is what an operator runs after an incident (``scripts/verify_ledger.py``); the nightly
 reconciliation runs the same check.
+
+**The Activity projection** (:mod:`credits.reads.activity_log`) is checked on request
+(``verify_users(..., activity=True)``: the script and the nightly reconciliation ask, the
+test fixture's closing check does not, since most tests write entries with no trigger to
+project them). It is a read model, so its faults are not the ledger's but are reported the
+same way: ``activity_item_missing`` (an entry, or a job with a usable ``uid``, has no item),
+``activity_item_stale`` (the stored item differs from the one its source builds now and was
+not built from a newer version of it: :func:`~credits.reads.activity_log.should_write`) and
+``activity_item_orphan`` (an ``entry:`` item whose entry does not exist or is another user's,
+so that every credit item shown stands for a persisted ledger entry of its user; a ``job:``
+item whose job does not exist or is another user's). A source written less than
+:data:`ACTIVITY_GRACE` ago is not judged: its trigger, or the repair, may still be on its
+way. Items of other kinds (``export:``, which has no other source) are not checked.
 """
 
 from __future__ import annotations
@@ -29,12 +42,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from google.cloud.firestore import DocumentSnapshot
 from google.cloud.firestore_v1.base_query import FieldFilter
 
 from credits.core import generation_jobs, ledger
 from credits.core.firestore_client import db
 from credits.core.generation_jobs import Status
 from credits.core.ledger import CreditType, Direction, LedgerEntry, Source
+from credits.reads import activity_log
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -48,7 +63,8 @@ class Mismatch:
     a job that does not net out ``job_unbilled``, ``job_not_refunded``, ``job_double_debit``,
     ``job_double_refund`` or ``refund_without_debit``; for the blocks ``paid_by_mismatch``,
     ``block_overdrawn``, ``block_mismatch``, ``block_out_of_range``, ``blocks_sum_mismatch`` or
-    ``block_not_expired``."""
+    ``block_not_expired``; for the Activity projection ``activity_item_missing``,
+    ``activity_item_stale`` or ``activity_item_orphan`` (with the entry's or the job's id)."""
     message: str
     """What is wrong, in words."""
     entry_id: str | None = None
@@ -85,6 +101,8 @@ class Report:
     users: int = 0
     entries: int = 0
     jobs: int = 0
+    items: int = 0
+    """Activity items read (when the projection is checked)."""
     mismatches: list[Mismatch] = field(default_factory=list)
 
     @property
@@ -94,8 +112,15 @@ class Report:
 
 def user_entries(uid: str) -> list[LedgerEntry]:
     """Every entry of one user, in ledger order."""
-    query = ledger.ledger_collection().where(filter=FieldFilter("uid", "==", uid))
-    return sorted((LedgerEntry.from_snapshot(s) for s in query.stream()), key=lambda e: e.seq)
+    return _in_order(_entry_snapshots(uid))
+
+
+def _entry_snapshots(uid: str) -> list[DocumentSnapshot[Any]]:
+    return list(ledger.ledger_collection().where(filter=FieldFilter("uid", "==", uid)).stream())
+
+
+def _in_order(snaps: Iterable[DocumentSnapshot[Any]]) -> list[LedgerEntry]:
+    return sorted((LedgerEntry.from_snapshot(s) for s in snaps), key=lambda e: e.seq)
 
 
 def check(uid: str, entries: Iterable[LedgerEntry], balances: ledger.Balances) -> list[Mismatch]:
@@ -145,11 +170,14 @@ def check(uid: str, entries: Iterable[LedgerEntry], balances: ledger.Balances) -
     return found
 
 
-def user_jobs(uid: str) -> dict[str, Mapping[str, Any]]:
-    """Every generation job of one user, by id, projected to what the job checks read."""
-    jobs = db().collection(generation_jobs.JOBS)
-    query = jobs.where(filter=FieldFilter("uid", "==", uid)).select(["status", "billingError"])
-    return {snap.id: snap.to_dict() or {} for snap in query.stream()}
+JOB_FIELDS = ("status", "billingError")
+"""What the job checks read of a job (the Activity check reads whole jobs)."""
+
+
+def _job_snapshots(uid: str, fields: Iterable[str] | None) -> list[DocumentSnapshot[Any]]:
+    """A user's jobs: only ``fields`` of each, or whole when None."""
+    query = db().collection(generation_jobs.JOBS).where(filter=FieldFilter("uid", "==", uid))
+    return list((query if fields is None else query.select(list(fields))).stream())
 
 
 EXPIRY_GRACE = timedelta(hours=1)
@@ -275,6 +303,78 @@ def _job_faults(job: Mapping[str, Any], debits: int, refunds: int) -> list[tuple
     return faults
 
 
+ACTIVITY_GRACE = timedelta(hours=1)
+"""How long after its source was written an Activity item may still be missing or out of date:
+the trigger's delivery may be in flight, and when it is lost the repair
+(:mod:`credits.operations.activity_repair`, 15 minutes behind, every 15 minutes) writes the
+item within about half an hour. A source written more recently is not judged."""
+_SOURCE_KINDS = ("entry", "job")
+"""The item id prefixes the check knows the sources of; others (``export:``) are left alone."""
+
+
+def check_activity(
+    uid: str,
+    entries: Iterable[DocumentSnapshot[Any]],
+    jobs: Iterable[DocumentSnapshot[Any]],
+    items: Iterable[DocumentSnapshot[Any]],
+    now: datetime,
+) -> list[Mismatch]:
+    """The mismatches between one user's Activity items and their entries and jobs (whole
+    documents, read before the items).
+
+    Reads only to look up the source of an item that none of the user's sources built: a
+    source written after they were read is no orphan.
+    """
+    stored = {snap.id: snap for snap in items if snap.id.partition(":")[0] in _SOURCE_KINDS}
+    found: list[Mismatch] = []
+    built_ids: set[str] = set()
+    sources: list[tuple[DocumentSnapshot[Any], activity_log.Built | None, str]]
+    sources = [(snap, activity_log.entry_document(snap), "entry") for snap in entries]
+    sources += [(snap, activity_log.job_document(snap), "job") for snap in jobs]
+    for snap, built, source in sources:
+        if built is None:
+            continue  # a job without a usable uid, which the feed never lists
+        ref, data = built
+        built_ids.add(ref.id)
+        if snap.update_time is None or snap.update_time > now - ACTIVITY_GRACE:
+            continue  # its trigger, or the repair, may still be on its way
+        current = stored.get(ref.id)
+        if current is None:
+            kind, message = "activity_item_missing", f"{source} {snap.id} has no Activity item {ref.id}"
+        elif activity_log.should_write(current, data):
+            kind, message = "activity_item_stale", f"Activity item {ref.id} differs from what its {source} builds now"
+        else:
+            continue
+        found.append(_item_mismatch(uid, kind, message, source, snap.id))
+    return found + _orphans(uid, [item_id for item_id in stored if item_id not in built_ids])
+
+
+def _orphans(uid: str, item_ids: list[str]) -> list[Mismatch]:
+    """The items among these whose source does not exist or is another user's."""
+    if not item_ids:
+        return []
+    collections = {"entry": ledger.ledger_collection(), "job": db().collection(generation_jobs.JOBS)}
+    named = [(item_id, *item_id.split(":", 1)) for item_id in item_ids]
+    refs = [collections[source].document(source_id) for _, source, source_id in named]
+    found = {snap.reference.path: snap for snap in db().get_all(refs)}
+    orphans: list[Mismatch] = []
+    for (item_id, source, source_id), ref in zip(named, refs, strict=True):
+        snap = found[ref.path]
+        owner = (snap.to_dict() or {}).get("uid") if snap.exists else None
+        if owner == uid:
+            continue  # written after the user's sources were read
+        whose = f"is {owner!r}'s" if snap.exists else "does not exist"
+        message = f"Activity item {item_id} shows {source} {source_id}, which {whose}"
+        orphans.append(_item_mismatch(uid, "activity_item_orphan", message, source, source_id))
+    return orphans
+
+
+def _item_mismatch(uid: str, kind: str, message: str, source: str, source_id: str) -> Mismatch:
+    if source == "entry":
+        return Mismatch(uid=uid, kind=kind, message=message, entry_id=source_id)
+    return Mismatch(uid=uid, kind=kind, message=message, job_id=source_id)
+
+
 def verify_user(uid: str) -> tuple[int, list[Mismatch]]:
     """Check one user against the database; returns (entries checked, mismatches)."""
     report = verify_users([uid])
@@ -282,20 +382,30 @@ def verify_user(uid: str) -> tuple[int, list[Mismatch]]:
 
 
 def verify_users(
-    uids: Iterable[str], progress: Callable[[int, Report], None] | None = None, *, now: datetime | None = None
+    uids: Iterable[str],
+    progress: Callable[[int, Report], None] | None = None,
+    *,
+    now: datetime | None = None,
+    activity: bool = False,
 ) -> Report:
-    """Check users against the database; ``now`` (default: the clock) decides which blocks are overdue."""
+    """Check users against the database, and their Activity projection when ``activity``; ``now``
+    (default: the clock) decides which blocks are overdue and which sources are too recent to judge."""
     report = Report()
+    at = now or datetime.now(UTC)
     for uid in uids:
-        entries, owned, balances = user_entries(uid), user_jobs(uid), ledger.read_balances(uid)
+        # The Activity check builds items from whole jobs; the job checks need two fields.
+        entry_snaps, job_snaps = _entry_snapshots(uid), _job_snapshots(uid, None if activity else JOB_FIELDS)
+        entries, balances = _in_order(entry_snaps), ledger.read_balances(uid)
+        owned = {snap.id: snap.to_dict() or {} for snap in job_snaps}
         report.users += 1
         report.entries += len(entries)
         report.jobs += len(owned)
-        report.mismatches += (
-            check(uid, entries, balances)
-            + check_blocks(uid, entries, balances, now or datetime.now(UTC))
-            + check_jobs(uid, entries, owned)
-        )
+        report.mismatches += check(uid, entries, balances) + check_blocks(uid, entries, balances, at)
+        report.mismatches += check_jobs(uid, entries, owned)
+        if activity:
+            items = list(activity_log.items_of(uid).stream())
+            report.items += len(items)
+            report.mismatches += check_activity(uid, entry_snaps, job_snaps, items, at)
         if progress:
             progress(report.users, report)
     return report

@@ -20,7 +20,7 @@ cursor is the last item shown and the next page starts after it.
 Every credit item is a ledger entry (promise 6) and links to its job or payment; every
 generation item shows what it cost and links to its debit and refund entries. The detail of
 an item (:func:`item_detail`) reads the authoritative job and entries, not the projection.
-:mod:`.activity_sources` computes the same pages from the sources; the tests hold the two equal.
+``scripts/activity_sources.py`` computes the same pages from the sources; the tests hold the two equal.
 
 ``influencers`` lists the distinct influencers of the user's generations for the filter's
 menu, read with a projection from the :data:`INFLUENCER_SCAN` most recent jobs.

@@ -218,6 +218,9 @@ class BackfillReport:
     """Items that held their source's current state already (or a newer one)."""
     skipped: int = 0
     """Jobs without a usable ``uid``, which the feed never lists."""
+    items: list[tuple[str, str]] | None = None
+    """``(uid, item id)`` of each item written, kept only when the caller sets a list (the repair
+    logs each one); None by default, so that a backfill of every user holds no list of every item."""
 
 
 def backfill(page_size: int = PAGE_SIZE) -> BackfillReport:
@@ -260,7 +263,7 @@ def _project_page(
         return
     current = {snap.reference.path: snap for snap in db().get_all([ref for _, ref, _ in built])}
     batch: WriteBatch = db().batch()
-    pending: list[str] = []
+    pending: list[tuple[str, str, str]] = []  # (source id, uid, item id)
     for source_id, ref, data in built:
         stored = current[ref.path]
         if not should_write(stored, data):
@@ -270,17 +273,18 @@ def _project_page(
             batch.update(ref, data, option=db().write_option(last_update_time=stored.update_time))
         else:
             batch.create(ref, data)
-        pending.append(source_id)
+        pending.append((source_id, data["uid"], ref.id))
     if not pending:
         return
     try:
         batch.commit()
+        written = pending
     except _CONFLICTS:
-        written = sum(one_by_one(source_id) for source_id in pending)
-        report.written += written
-        report.unchanged += len(pending) - written
-        return
-    report.written += len(pending)
+        written = [item for item in pending if one_by_one(item[0])]
+    report.written += len(written)
+    report.unchanged += len(pending) - len(written)
+    if report.items is not None:
+        report.items += [(uid, item_id) for _, uid, item_id in written]
 
 
 def _pages(collection: CollectionReference, size: int) -> Iterator[list[DocumentSnapshot[Any]]]:

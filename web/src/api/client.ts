@@ -18,6 +18,9 @@ type PostBody<P extends keyof paths> = paths[P] extends {
 }
   ? B
   : never;
+type PatchResponse<P extends keyof paths> = paths[P] extends { patch: { responses: { 200: infer R } } }
+  ? JsonOf<R>
+  : never;
 
 export type Entry = Schemas["Entry"];
 export type Balances = Schemas["Balances"];
@@ -41,6 +44,14 @@ export type Pack = Packs["packs"][number];
 export type Checkout = PostResponse<"/api/credits/checkout">;
 export type TestCheckout = PostResponse<"/api/credits/test-checkout">;
 export type ExportLink = PostResponse<"/api/credits/export-link">;
+/** The caller's settings in force, each threshold with its default (docs/alerts.md). */
+export type CreditSettings = GetResponse<"/api/credits/settings">;
+/** What `PATCH /api/credits/settings` changes: named types only; null puts a type back to its default. */
+export type CreditSettingsPatch = Schemas["CreditSettingsPatch"];
+export type UpdatedCreditSettings = PatchResponse<"/api/credits/settings">;
+/** The alerts whose cause lasts now: what the low-balance and expiring-soon banners show. */
+export type ActiveAlerts = GetResponse<"/api/credits/alerts">;
+export type CreditAlert = Schemas["CreditAlert"];
 export type AdminLedgerPage = GetResponse<"/api/admin/credits/ledger">;
 export type AdminQuery = AdminLedgerPage["query"];
 export type LowBalanceUsers = GetResponse<"/api/admin/credits/users">;
@@ -93,7 +104,9 @@ export function prefetch(calls: () => void): void {
   }
 }
 
-function request<T>(method: "GET" | "POST", path: string, query?: Query, body?: unknown): Promise<T> {
+type Method = "GET" | "POST" | "PATCH";
+
+function request<T>(method: Method, path: string, query?: Query, body?: unknown): Promise<T> {
   const url = `${config.apiBase}${path}${queryString(query)}`;
   if (method !== "GET") return send<T>(method, url, body);
   const waiting = early.get(url);
@@ -110,7 +123,7 @@ function request<T>(method: "GET" | "POST", path: string, query?: Query, body?: 
   return answer;
 }
 
-async function send<T>(method: "GET" | "POST", url: string, body?: unknown): Promise<T> {
+async function send<T>(method: Method, url: string, body?: unknown): Promise<T> {
   const token = await idToken();
   const headers: Record<string, string> = { Accept: "application/json" };
   if (token) headers.Authorization = `Bearer ${token}`;
@@ -157,6 +170,13 @@ export const api = {
     request<ActivityPage>("GET", "/activity", { ...query, cursor }),
   activityItem: (itemId: string) => request<ActivityDetail>("GET", `/activity/${encodeURIComponent(itemId)}`),
   influencers: () => request<Influencers>("GET", "/activity/influencers"),
+  /** The caller's credit settings in force (low-balance thresholds, with their defaults). */
+  settings: () => request<CreditSettings>("GET", "/credits/settings"),
+  /** Change only what `patch` names; answers the settings in force after it. */
+  updateSettings: (patch: CreditSettingsPatch) =>
+    request<UpdatedCreditSettings>("PATCH", "/credits/settings", undefined, patch),
+  /** The caller's low-balance and expiring-soon alerts that hold now (empty when none). */
+  alerts: () => request<ActiveAlerts>("GET", "/credits/alerts"),
   packs: () => request<Packs>("GET", "/credits/packs"),
   checkout: (pack: string) => request<Checkout>("POST", "/credits/checkout", undefined, { pack }),
   testCheckout: (session: string, pack: string) =>

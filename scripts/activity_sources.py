@@ -4,8 +4,9 @@ The API reads the projection (:func:`credits.reads.activity.feed`, one query per
 module computes the same pages from ``generation_jobs`` (one item per job, at the time it was
 created, showing its current status) and ``credits_ledger`` (one item per entry), the way the
 feed was read before the projection existed. The tests hold the two equal over random
-histories, and ``scripts/bench_read.py`` times them side by side; nothing in the API calls it,
-and ``firestore.indexes.json`` declares no index for its queries (the emulator needs none).
+histories, and ``scripts/bench_read.py`` times them side by side. It is an offline tool, not
+deployed: nothing in the functions calls it, and ``firestore.indexes.json`` declares no
+index for its queries (the emulator needs none).
 
 Each page takes at most ``limit + 1`` documents from each source after the cursor and merges
 them by (time, item id), so "load more" never skips or repeats an item, even across equal
