@@ -19,7 +19,7 @@ from credits.api import routes
 from credits.core.environment import EXPORT_LINK_SECRET, STRIPE_SECRET_KEY, STRIPE_WEBHOOK_SECRET
 from credits.core.generation_jobs import JOBS
 from credits.core.ledger import LEDGER
-from credits.flows import alerts, expiry, job_sweep, jobs
+from credits.flows import alerts, auto_top_up, expiry, job_sweep, jobs
 from credits.operations import activity_repair, days, reconcile, summaries
 from credits.reads import activity_log
 
@@ -51,10 +51,11 @@ def project_ledger_entry(event: firestore_fn.Event[DocumentSnapshot[Any] | None]
     activity_log.project_entry(event.params["entryId"])
 
 
-@firestore_fn.on_document_created(document=f"{LEDGER}/{{entryId}}")
+@firestore_fn.on_document_created(document=f"{LEDGER}/{{entryId}}", secrets=[STRIPE_WEBHOOK_SECRET, STRIPE_SECRET_KEY])
 def raise_credit_alerts(event: firestore_fn.Event[DocumentSnapshot[Any] | None]) -> None:
-    """Raise the low-balance alert of a debit that took its balance below the user's threshold (once)."""
-    alerts.raise_low_balance_alert(event.params["entryId"])
+    """Raise the low-balance alert of a debit that took its balance below the user's threshold, and
+    start the automatic top-up of one that crossed theirs (each once)."""
+    auto_top_up.on_ledger_entry(event.params["entryId"])
 
 
 @scheduler_fn.on_schedule(schedule="10 0 * * *", timezone=UTC, timeout_sec=540)
@@ -87,7 +88,11 @@ def repair_activity(event: scheduler_fn.ScheduledEvent) -> None:
     activity_repair.repair_activity()
 
 
-@scheduler_fn.on_schedule(schedule="20 * * * *", timezone=UTC, timeout_sec=540)
+@scheduler_fn.on_schedule(
+    schedule="20 * * * *", timezone=UTC, timeout_sec=540, secrets=[STRIPE_WEBHOOK_SECRET, STRIPE_SECRET_KEY]
+)
 def sweep_credit_alerts(event: scheduler_fn.ScheduledEvent) -> None:
-    """Raise expiring-soon alerts, and the low-balance alerts whose trigger delivery was lost."""
+    """Raise expiring-soon alerts and the low-balance alerts whose trigger delivery was lost; make up
+    the automatic top-ups whose delivery was lost, and charge again what Stripe never answered."""
     alerts.sweep_credit_alerts(event.schedule_time)
+    auto_top_up.sweep_auto_top_ups(event.schedule_time)

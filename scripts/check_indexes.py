@@ -37,7 +37,7 @@ import target
 from credits.core import anomalies
 from credits.core.ledger import BLOCKS, DEFAULT_CREDIT_TYPE, NEXT_EXPIRY, CreditType, Direction, Source, balance_field
 from credits.core.query_spec import IndexShape
-from credits.flows import alerts, job_sweep, reversals
+from credits.flows import alerts, auto_top_up, credit_settings, job_sweep, reversals, top_up_attempts
 from credits.operations import activity_repair, summaries
 from credits.reads import activity, queries, usage
 
@@ -85,6 +85,10 @@ def query_shapes() -> set[IndexShape]:
     shapes.add(reversals.waiting_spec(now).shape())
     shapes.add(alerts.recent_debits(now, now).shape())
     shapes.add(alerts.latest_low_balance("u", DEFAULT_CREDIT_TYPE).shape())
+    shapes.add(top_up_attempts.attempts_since("u", now).shape())
+    shapes.add(top_up_attempts.purchases_since("u", now).shape())
+    shapes.add(top_up_attempts.pending_before(now).shape())
+    shapes.add(auto_top_up.user_entries("u", now, now).shape())
     return shapes
 
 
@@ -138,6 +142,23 @@ FIELD_OVERRIDES += [
 are never queried, so they are exempt from indexing: every ledger write would otherwise index
 a text of up to several kilobytes. So is an Activity item's ``item`` (the API's rendering of
 it, a map of some twenty fields): the feed queries the item document's own fields only."""
+
+
+FIELD_OVERRIDES.append(
+    {
+        "collectionGroup": credit_settings.COLLECTION,
+        "fieldPath": credit_settings.auto_top_up_field("enabled"),
+        "indexes": [
+            {"order": "ASCENDING", "queryScope": "COLLECTION"},
+            {"order": "DESCENDING", "queryScope": "COLLECTION"},
+            {"arrayConfig": "CONTAINS", "queryScope": "COLLECTION"},
+            {"order": "ASCENDING", "queryScope": "COLLECTION_GROUP"},
+        ],
+    }
+)
+"""The automatic top-up sweep (``auto_top_up.enabled_users``) asks every ``credit_settings``
+subcollection for ``autoTopUp.enabled == true``: a collection-group index on that field,
+declared as a field override that keeps the field's default single-field indexes."""
 
 
 def _index_key(index: Mapping[str, Any]) -> tuple[str, frozenset[str], tuple[tuple[str, str], ...]] | None:

@@ -85,6 +85,8 @@ LEDGER_PATHS: tuple[LedgerPath, ...] = (
     LedgerPath(path="activity_log/{itemId}", what="reserved (the epic's name for the Activity projection)"),
     LedgerPath(path="credit_alerts/{alertId}", what="low-balance and expiring-soon alerts"),
     LedgerPath(path="users/{uid}/credit_settings/{doc}", what="users' credit settings, written through the API only"),
+    LedgerPath(path="auto_top_ups/{attemptId}", what="automatic top-up attempts"),
+    LedgerPath(path="stripe_customers/{uid}", what="users' Stripe Customers and saved cards"),
 )
 """Every path of the ledger; add a collection here when the ledger starts writing one."""
 

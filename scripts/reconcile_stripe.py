@@ -4,12 +4,13 @@
     python scripts/reconcile_stripe.py --since 2026-11-01 --project ID     # a real project
 
 Lists, through the official ``stripe`` package with the key in ``STRIPE_SECRET_KEY`` (a
-restricted key that may read Checkout Sessions, Invoices, Refunds and Disputes is enough),
-what the account has created since the day: paid Checkout Sessions, paid invoices, refunds
+restricted key that may read Checkout Sessions, PaymentIntents, Invoices, Refunds and Disputes
+is enough), what the account has created since the day: paid Checkout Sessions, succeeded
+automatic top-ups (PaymentIntents with ``metadata.autoTopUpAttempt``), paid invoices, refunds
 and disputes. Then, against the ledger:
 
-* every paid Checkout Session of a credit pack has its purchase (``purchase_missing``: its
-  webhook never arrived, or was never answered);
+* every paid Checkout Session of a credit pack, and every succeeded automatic top-up, has its
+  purchase (``purchase_missing``: its webhook never arrived, or was never answered);
 * every paid subscription invoice with a plan line has its grant (``grant_missing``);
 * every refund of a credits payment is taken back, its charge's refunded total in proportion
   (``refund_not_reversed``), and every dispute whose funds were withdrawn has its chargeback
@@ -52,6 +53,8 @@ class StripeObjects:
     """What the account created since the day, as the package returns it."""
 
     sessions: list[Any] = field(default_factory=list)
+    top_ups: list[Any] = field(default_factory=list)
+    """Succeeded PaymentIntents of automatic top-ups (no Checkout Session is behind them)."""
     invoices: list[Any] = field(default_factory=list)
     refunds: list[Any] = field(default_factory=list)
     disputes: list[Any] = field(default_factory=list)
@@ -61,11 +64,18 @@ def list_objects(client: Any, since: datetime) -> StripeObjects:
     created = {"gte": int(since.timestamp())}
     pages = {
         "sessions": client.v1.checkout.sessions.list({"created": created, "status": "complete", "limit": 100}),
+        "top_ups": client.v1.payment_intents.list({"created": created, "limit": 100}),
         "invoices": client.v1.invoices.list({"created": created, "status": "paid", "limit": 100}),
         "refunds": client.v1.refunds.list({"created": created, "limit": 100}),
         "disputes": client.v1.disputes.list({"created": created, "limit": 100}),
     }
-    return StripeObjects(**{name: list(page.auto_paging_iter()) for name, page in pages.items()})
+    found = {name: list(page.auto_paging_iter()) for name, page in pages.items()}
+    found["top_ups"] = [
+        intent
+        for intent in found["top_ups"]
+        if _get(intent, "status") == "succeeded" and _get(intent, "metadata", "autoTopUpAttempt")
+    ]
+    return StripeObjects(**found)
 
 
 def differences(objects: StripeObjects, since: datetime) -> list[Difference]:
@@ -115,6 +125,15 @@ def _credits_missing(objects: StripeObjects) -> Iterator[Difference]:
             uid = _get(session, "metadata", "uid")
             message = f"Checkout Session {session.id} paid {item.name} for {uid}, and the ledger has no purchase"
             yield Difference(kind="purchase_missing", object_id=session.id, payment_id=pi, uid=uid, message=message)
+    for intent in objects.top_ups:
+        item = CATALOG.get(_get(intent, "metadata", "pack") or "")
+        if ledger.find_entry_by_key(keys.purchase(intent.id)) is None:
+            uid = _get(intent, "metadata", "uid")
+            what = item.name if item else "a pack"
+            message = f"automatic top-up {intent.id} paid {what} for {uid}, and the ledger has no purchase"
+            yield Difference(
+                kind="purchase_missing", object_id=intent.id, payment_id=intent.id, uid=uid, message=message
+            )
     for invoice in objects.invoices:
         item = _plan_line(invoice)
         if item is None or _get(invoice, "parent", "subscription_details") is None:
@@ -172,9 +191,15 @@ def _entries_without_payment(objects: StripeObjects, since: datetime) -> Iterato
     from credits.core.query_spec import QuerySpec
 
     paid_intents = {_get(s, "payment_intent") for s in objects.sessions if _get(s, "payment_status") == "paid"}
+    paid_intents |= {intent.id for intent in objects.top_ups}
     paid_invoices = {invoice.id for invoice in objects.invoices}
     checks = (
-        (Source.PURCHASE, "purchase_without_payment", lambda e: e.payment_id in paid_intents, "Checkout Session"),
+        (
+            Source.PURCHASE,
+            "purchase_without_payment",
+            lambda e: e.payment_id in paid_intents,
+            "Checkout Session or automatic top-up",
+        ),
         (Source.SUBSCRIPTION_GRANT, "grant_without_payment", lambda e: e.invoice_id in paid_invoices, "invoice"),
     )
     for source, kind, has_payment, what in checks:
@@ -232,7 +257,8 @@ def main(argv: list[str] | None = None) -> int:
     objects = list_objects(stripe_client(key, api_base=args.api_base), since)
     print(
         f"reconciling {where} against Stripe since {since.date()}: {len(objects.sessions)} Checkout Sessions, "
-        f"{len(objects.invoices)} invoices, {len(objects.refunds)} refunds, {len(objects.disputes)} disputes",
+        f"{len(objects.top_ups)} automatic top-ups, {len(objects.invoices)} invoices, {len(objects.refunds)} refunds, "
+        f"{len(objects.disputes)} disputes",
         file=sys.stderr,
     )
     with contextlib.redirect_stdout(sys.stderr):  # the product's log lines

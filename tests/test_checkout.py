@@ -2,31 +2,33 @@
 
 from __future__ import annotations
 
-import json
 import re
-import threading
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from ledger_helpers import stored_entries
+from local_stripe import Answer, Request, serve
 
 from credits.core import environment, ledger
 from credits.core.errors import IdempotencyConflict, InvalidArgument, NotFound, PaymentsUnavailable
 from credits.core.firestore_client import project_id
 from credits.core.ledger import CreditType, Source
-from credits.flows import checkout, payments
+from credits.flows import checkout, payments, saved_cards
 from credits.flows.payments import ItemKind
 
 WEBHOOK_SECRET = "whsec_checkout_unit_test"
 
 
+CUSTOMER = {"id": "cus_standin0001", "object": "customer", "metadata": {"uid": "alice-uid"}}
+
+
 @dataclass
 class StripeStandIn:
-    """A tiny HTTP server in place of api.stripe.com: it records each request and answers one reply."""
+    """A tiny HTTP server in place of api.stripe.com: it records each request and answers a Customer
+    to ``/v1/customers`` and ``reply`` (with ``status``) to anything else."""
 
     status: int = 200
     reply: dict[str, Any] = field(
@@ -46,30 +48,15 @@ class StripeStandIn:
 def stand_in() -> Iterator[StripeStandIn]:
     state = StripeStandIn()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0"))).decode()
-            state.requests.append({"path": self.path, "headers": dict(self.headers), "form": body})
-            raw = json.dumps(state.reply).encode()
-            self.send_response(state.status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(raw)))
-            self.send_header("Request-Id", "req_standin")
-            self.end_headers()
-            self.wfile.write(raw)
+    def answer(request: Request) -> Answer:
+        state.requests.append({"path": request.path, "headers": request.headers, "form": request.body})
+        if request.path == "/v1/customers":
+            return Answer(200, CUSTOMER)
+        return Answer(state.status, state.reply, (("Request-Id", "req_standin"),))
 
-        def log_message(self, format: str, *args: Any) -> None:
-            """Keep the test output quiet."""
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.base = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with serve(answer) as base:
+        state.base = base
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def site() -> str:
@@ -101,7 +88,7 @@ def test_only_packs_can_be_bought():
         assert caught.value.details == {"field": "pack"}
 
 
-def test_production_checkout_sends_stripe_the_metadata_the_webhook_reads(stand_in):
+def test_production_checkout_sends_stripe_the_metadata_the_webhook_reads(stand_in, firestore):
     url = checkout.start_stripe_checkout(
         "alice-uid",
         "price_pack_image_500",
@@ -112,7 +99,12 @@ def test_production_checkout_sends_stripe_the_metadata_the_webhook_reads(stand_i
     )
 
     assert url == "https://checkout.stripe.com/c/pay/cs_test_standin0001"
-    [sent] = stand_in.requests
+    created, sent = stand_in.requests
+    # The user's Stripe Customer first, once (a second checkout reuses the stored id).
+    assert created["path"] == "/v1/customers"
+    assert created["headers"]["Idempotency-Key"] == "customer:alice-uid"
+    assert dict(urllib.parse.parse_qsl(created["form"])) == {"metadata[uid]": "alice-uid"}
+    assert saved_cards.read("alice-uid") == saved_cards.StripeCustomer(uid="alice-uid", customer_id="cus_standin0001")
     assert sent["path"] == "/v1/checkout/sessions"
     assert sent["headers"]["Authorization"] == "Bearer sk_test_standin"
     assert sent["headers"]["Idempotency-Key"]
@@ -123,10 +115,24 @@ def test_production_checkout_sends_stripe_the_metadata_the_webhook_reads(stand_i
         "line_items[0][quantity]": "1",
         "metadata[uid]": "alice-uid",
         "metadata[pack]": "price_pack_image_500",
+        "customer": "cus_standin0001",
+        # The purchase saves its card for automatic top-up, and its payment names the user.
+        "payment_intent_data[setup_future_usage]": "off_session",
+        "payment_intent_data[metadata][uid]": "alice-uid",
+        "payment_intent_data[metadata][pack]": "price_pack_image_500",
         "client_reference_id": "alice-uid",
         "success_url": f"https://{site()}/credits?checkout=success",
         "cancel_url": f"https://{site()}/top-up?checkout=cancelled",
     }
+    checkout.start_stripe_checkout(
+        "alice-uid",
+        "price_pack_image_100",
+        forwarded_host=site(),
+        host=None,
+        api_key="sk_test_standin",
+        api_base=stand_in.base,
+    )
+    assert [r["path"] for r in stand_in.requests[2:]] == ["/v1/checkout/sessions"]
 
 
 def test_production_checkout_refuses_before_calling_stripe(stand_in):
@@ -143,7 +149,9 @@ def test_a_stripe_error_is_unavailable_not_a_crash(stand_in):
     stand_in.reply = {"error": {"type": "invalid_request_error", "message": "No such price: 'price_pack_image_100'"}}
     client = checkout.stripe_client("sk_test_standin", api_base=stand_in.base)
     with pytest.raises(PaymentsUnavailable):
-        checkout.create_session(client, uid="alice", price_id="price_pack_image_100", origin=f"https://{site()}")
+        checkout.create_session(
+            client, uid="alice", price_id="price_pack_image_100", origin=f"https://{site()}", customer="cus_1"
+        )
 
 
 def test_return_origin_is_the_forwarded_site_when_the_app_is_served_there():
@@ -233,6 +241,27 @@ def test_completing_a_test_session_credits_once_through_the_webhook_code(account
     assert ledger.read_balances("alice").of(CreditType.VIDEO) == 60
     invoice = payments.invoice_ref("cs_test_abcdef012345").get().to_dict() or {}
     assert (invoice["uid"], invoice["amount"], invoice["currency"]) == ("alice", 1499, "usd")
+    # The payment's own event saved its card, on the user's test Customer, for automatic top-up.
+    customer = saved_cards.read("alice")
+    assert customer is not None and customer.customer_id.startswith("cus_test_")
+    assert customer.payment_method_id == "pm_card_visa" and customer.payment_intent_id == "pi_test_abcdef012345"
+    assert customer.card_to_api()["testCard"] == "succeeds"
+
+
+@pytest.mark.parametrize(
+    ("card", "payment_method"),
+    [("declined", "pm_card_chargeCustomerFail"), ("authentication_required", "pm_card_authenticationRequired")],
+)
+def test_a_test_checkout_saves_the_test_card_the_page_chose(accounts, card, payment_method):
+    accounts("alice")
+    request = checkout.CompleteTestCheckout(session="cs_test_cardchoice01", pack="price_pack_image_100", testCard=card)
+
+    checkout.complete_test_checkout("alice", request, webhook_secret=WEBHOOK_SECRET)
+
+    customer = saved_cards.read("alice")
+    assert customer is not None and customer.payment_method_id == payment_method
+    assert customer.card_to_api()["testCard"] == card
+    assert ledger.read_balances("alice").of(CreditType.IMAGE) == 100  # the purchase itself goes through
 
 
 def test_a_test_session_belongs_to_whoever_completed_it_first(accounts):
@@ -250,6 +279,11 @@ def test_test_checkout_refuses_a_non_pack_and_writes_nothing():
     with pytest.raises(InvalidArgument):
         checkout.complete_test_checkout("alice", request, webhook_secret=WEBHOOK_SECRET)
     assert stored_entries("alice") == []
-    for bad in ({"session": "cs_live_abcdef012345"}, {"session": "cs_test_short"}, {"session": "cs_test_a/b-c_d0000"}):
+    for bad in (
+        {"session": "cs_live_abcdef012345"},
+        {"session": "cs_test_short"},
+        {"session": "cs_test_a/b-c_d0000"},
+        {"session": "cs_test_abcdef012345", "testCard": "stolen"},
+    ):
         with pytest.raises(ValueError):
             checkout.CompleteTestCheckout.model_validate({"pack": "price_pack_image_100", **bad})

@@ -17,6 +17,13 @@ from credits.flows import credit_settings
 
 PATH = "/api/credits/settings"
 DEFAULTS = {str(t): SETTINGS.alerts.low_balance.get(str(t), 0) for t in CreditType}
+AUTO_TOP_UP_OFF = {
+    **dict.fromkeys(["pack", "threshold", "monthlyCap", "creditType", "credits", "unitAmount", "currency"]),
+    **dict.fromkeys(["enabledAt", "changedAt", "turnedOff", "month", "lastAttempt"]),
+    "enabled": False,
+    "paymentMethod": {"saved": False, "savedAt": None, "testCard": None},
+}
+"""Automatic top-up of a user who never touched it (tests/test_auto_top_up.py covers the rest)."""
 
 
 def call(method: str, uid: str | None = "alice", body: Any = None, raw: bytes | None = None, query: str = "") -> Any:
@@ -46,6 +53,7 @@ def test_a_user_without_settings_gets_the_defaults_of_the_configuration(firestor
         },
         "expiringSoonDays": SETTINGS.alerts.expiring_soon_days,
         "updatedAt": None,
+        "autoTopUp": AUTO_TOP_UP_OFF,
     }
     assert DEFAULTS == {"image": 20, "video": 10}  # the shipped file's, so that the cases below mean something
     assert stored("alice") is None  # a read writes nothing

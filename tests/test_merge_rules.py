@@ -75,6 +75,8 @@ def test_the_ledger_paths_are_the_briefs_list():
         "activity_log",
         "credit_alerts",
         "users/{uid}/credit_settings/{doc}",
+        "auto_top_ups",
+        "stripe_customers",
     }
     (jobs,) = (path for path in merge_rules.LEDGER_PATHS if path.path.startswith("generation_jobs/"))
     assert jobs.refused == merge_rules.WRITE

@@ -3,21 +3,23 @@ API, which answers the list endpoints in Stripe's own object shapes, and the led
 
 from __future__ import annotations
 
-import json
-import threading
 import urllib.parse
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 import reconcile_stripe
 from google.cloud.firestore_v1.base_query import FieldFilter
+from ledger_helpers import request
+from local_stripe import Answer, Request, serve
 
+from credits.core import ledger
 from credits.core.firestore_client import db
-from credits.flows import payments
+from credits.core.ledger import Direction
+from credits.flows import auto_top_up, checkout, credit_settings, payments
 from credits.flows import stripe_events as se
+from credits.flows.credit_settings import SettingsPatch
 
 SECRET = "whsec_reconcile"
 
@@ -43,6 +45,7 @@ class Stand:
     def __init__(self) -> None:
         self.objects: dict[str, list[dict[str, Any]]] = {
             "/v1/checkout/sessions": [],
+            "/v1/payment_intents": [],
             "/v1/invoices": [],
             "/v1/refunds": [],
             "/v1/disputes": [],
@@ -55,30 +58,18 @@ class Stand:
 def stripe_account(monkeypatch) -> Iterator[Stand]:
     stand = Stand()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            path, _, query = self.path.partition("?")
-            stand.queries.append(urllib.parse.parse_qs(query))
-            found = stand.objects.get(path)
-            raw = json.dumps(listing(path, found) if found is not None else {"error": {"message": "no"}}).encode()
-            self.send_response(200 if found is not None else 404)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(raw)))
-            self.end_headers()
-            self.wfile.write(raw)
+    def answer(request: Request) -> Answer:
+        path, _, query = request.path.partition("?")
+        stand.queries.append(urllib.parse.parse_qs(query))
+        found = stand.objects.get(path)
+        if found is None:
+            return Answer(404, {"error": {"message": "no"}})
+        return Answer(200, listing(path, found))
 
-        def log_message(self, format: str, *args: Any) -> None:
-            """Quiet."""
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    stand.base = f"http://127.0.0.1:{server.server_address[1]}"
     monkeypatch.setenv("STRIPE_SECRET_KEY", "rk_test_reconcile")
-    try:
+    with serve(answer) as base:
+        stand.base = base
         yield stand
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def run(stand: Stand, capsys) -> tuple[int, list[str]]:
@@ -111,7 +102,10 @@ def test_it_finds_a_lost_purchase_an_unreversed_refund_and_a_purchase_without_pa
         "refund_not_reversed ch_1: 999 refunded of charge ch_1: 100 credits to take back, the ledger took 0",
         lines[2],
     ]
-    assert lines[2].startswith("purchase_without_payment ") and "of bob (pi_3) has no paid Checkout Session" in lines[2]
+    assert (
+        lines[2].startswith("purchase_without_payment ")
+        and "of bob (pi_3) has no paid Checkout Session or automatic top-up" in lines[2]
+    )
     assert lines[-1] == "3 difference(s), each an anomaly of kind stripe_mismatch"
     found = mismatches()
     assert [(a["mismatchKind"], a["paymentId"], a["uid"]) for a in found] == [
@@ -162,3 +156,38 @@ def test_a_withdrawn_dispute_without_its_chargeback_is_found(firestore, accounts
 
 def _pack(n: int) -> dict[str, Any]:
     return {"pack": "price_pack_image_100", "payment_intent": f"pi_{n}", "session_id": f"cs_{n}"}
+
+
+def test_automatic_top_ups_are_reconciled_by_their_payment_intents(firestore, accounts, stripe_account, capsys):
+    accounts("alice")
+    bought = checkout.CompleteTestCheckout(session="cs_test_reconcile01", pack="price_pack_image_100")
+    checkout.complete_test_checkout("alice", bought, webhook_secret=SECRET)  # saves the card
+    choice = {"enabled": True, "pack": "price_pack_image_100", "threshold": 50, "monthlyCap": 5000}
+    credit_settings.update("alice", SettingsPatch.model_validate({"autoTopUp": choice}))
+    crossing = ledger.write_ledger_entry(request(uid="alice", direction=Direction.DEBIT, amount=60)).entry
+    auto_top_up.on_ledger_entry(crossing.id, access=auto_top_up.StripeAccess(test_mode=True, webhook_secret=SECRET))
+    paid = se.payment_intent(
+        event_id="evt_x",
+        payment_intent_id=f"pi_test_auto_{crossing.id}",
+        amount=999,
+        customer="cus_x",
+        payment_method="pm_card_visa",
+        metadata={"uid": "alice", "pack": "price_pack_image_100", "autoTopUpAttempt": crossing.id},
+    )["data"]["object"]
+    lost = {**paid, "id": "pi_lost", "metadata": {**paid["metadata"], "autoTopUpAttempt": "other-entry"}}
+    checkout_payment = {**paid, "id": "pi_test_reconcile01", "metadata": {"uid": "alice"}}  # not a top-up
+    stripe_account.objects["/v1/checkout/sessions"] = [
+        {**session(1, "alice"), "id": "cs_test_reconcile01", "payment_intent": "pi_test_reconcile01"}
+    ]
+    stripe_account.objects["/v1/payment_intents"] = [paid, checkout_payment]
+
+    clean, lines = run(stripe_account, capsys)
+    assert (clean, lines) == (0, ["0 difference(s): clean"])  # the top-up's purchase has its payment
+
+    stripe_account.objects["/v1/payment_intents"].append(lost)
+    code, lines = run(stripe_account, capsys)
+    assert code == 1
+    assert lines[0] == (
+        "purchase_missing pi_lost: automatic top-up pi_lost paid 100 image credits for alice, "
+        "and the ledger has no purchase"
+    )

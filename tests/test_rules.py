@@ -107,6 +107,13 @@ TARGETS = (
         owner_field=True,
     ),
     Target(
+        label="auto_top_ups",
+        collection_id="auto_top_ups",
+        alice_doc="auto_top_ups/alice-entry",
+        owner_field=True,
+    ),
+    Target(label="stripe_customers", collection_id="stripe_customers", alice_doc="stripe_customers/alice"),
+    Target(
         label="invoices",
         collection_id="invoices",
         alice_doc="invoices/in_alice",
@@ -178,6 +185,10 @@ SEED: Mapping[str, Mapping[str, Any]] = {
         "blockId": "bob-entry",
         "entryId": "bob-entry",
     },
+    "auto_top_ups/alice-entry": {"uid": "alice", "status": "succeeded", "pack": "price_pack_image_100", "amount": 999},
+    "auto_top_ups/bob-entry": {"uid": "bob", "status": "failed", "pack": "price_pack_image_100", "amount": 999},
+    "stripe_customers/alice": {"uid": "alice", "customerId": "cus_alice", "paymentMethod": {"id": "pm_alice"}},
+    "stripe_customers/bob": {"uid": "bob", "customerId": "cus_bob"},
     "invoices/in_alice": {"uid": "alice", "amount": 999, "currency": "usd", "status": "paid"},
     "invoices/in_bob": {"uid": "bob", "amount": 499, "currency": "usd", "status": "paid"},
     "generation_jobs/alice-job": {"uid": "alice", "status": "completed", "source": "text2image"},
@@ -208,7 +219,7 @@ OWNER_READS = (
 ALLOWED = frozenset(
     [
         f"{target} | {read}"
-        for target in ("credits_ledger", "credit_alerts", "invoices", "generation_jobs")
+        for target in ("credits_ledger", "credit_alerts", "auto_top_ups", "invoices", "generation_jobs")
         for read in OWNER_READS
     ]
     + [
@@ -487,7 +498,7 @@ def cells(predicate: Callable[[Cell], bool]) -> set[str]:
 
 
 def test_the_table_covers_every_collection_actor_and_operation() -> None:
-    assert len({cell.name for cell in TABLE}) == len(TABLE) == 304
+    assert len({cell.name for cell in TABLE}) == len(TABLE) == 352
     assert cells(lambda c: c.allowed) == ALLOWED
     assert not cells(lambda c: c.allowed and (c.writes or c.actor is SIGNED_OUT))
     for target in TARGETS:

@@ -35,7 +35,7 @@ def test_balances_and_columns_match_the_ledger(open_page) -> None:
     expect(page.get_by_role("heading", name="Credits usage", level=1)).to_be_visible()
     assert balance_shown(page, "Image credits") == sums["image"]
     assert balance_shown(page, "Video credits") == sums["video"]
-    expect(page.get_by_role("link", name="Top up")).to_be_visible()
+    expect(page.get_by_role("region", name="Balances").get_by_role("link", name="Top up")).to_be_visible()
     for name in COLUMNS:
         expect(table(page).get_by_role("columnheader", name=name, exact=True)).to_be_visible()
     wait_loaded(page)

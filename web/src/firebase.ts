@@ -72,6 +72,32 @@ export function watchNewest(path: string[], count: number, changed: () => void, 
   };
 }
 
+/**
+ * `changed` hears of the newest document (by `orderField`) of a collection whose fields equal
+ * `equals`: its first snapshot and every change (a newer one written, say). Rules apply, so the
+ * filters must include what the rules ask for (`uid` for the user's own documents).
+ */
+export function watchLatest(
+  path: string[],
+  equals: [string, string][],
+  orderField: string,
+  changed: () => void,
+  error: () => void,
+): () => void {
+  let stop: (() => void) | null = null;
+  let stopped = false;
+  import("./liveDocs").then(
+    (live) => {
+      if (!stopped) stop = live.watchLatest(app, config.emulators?.firestore, path, equals, orderField, changed, error);
+    },
+    () => error(),
+  );
+  return () => {
+    stopped = true;
+    stop?.();
+  };
+}
+
 export type Session =
   | { status: "loading" }
   | { status: "signedOut" }

@@ -1,7 +1,8 @@
 /**
- * Live reads of Firestore documents, in a chunk of their own: only the balance cards and the
- * Activity page's "something new" signal use Firestore, so the first page's script does not
- * carry it. Loaded through `watchDocument` and `watchNewest` in ./firebase, which own the wiring.
+ * Live reads of Firestore documents, in a chunk of their own: only the balance cards, the
+ * Activity page's "something new" signal and the credit alerts banner's "ask again" signal use
+ * Firestore, so the first page's script does not carry it. Loaded through `watchDocument`,
+ * `watchNewest` and `watchLatest` in ./firebase, which own the wiring.
  */
 import {
   collection,
@@ -12,6 +13,7 @@ import {
   onSnapshot,
   orderBy,
   query,
+  where,
 } from "firebase/firestore";
 import type { FirebaseApp } from "firebase/app";
 
@@ -59,4 +61,27 @@ export function watchNewest(
     },
     error,
   );
+}
+
+/**
+ * Calls `changed` with every snapshot (the first included) of the newest document (by
+ * `orderField`) of a collection among those whose fields equal `equals`.
+ */
+export function watchLatest(
+  app: FirebaseApp,
+  emulator: string | undefined,
+  path: string[],
+  equals: [string, string][],
+  orderField: string,
+  changed: () => void,
+  error: () => void,
+): () => void {
+  const [first = "", ...rest] = path;
+  const latest = query(
+    collection(firestore(app, emulator), first, ...rest),
+    ...equals.map(([field, value]) => where(field, "==", value)),
+    orderBy(orderField, "desc"),
+    limit(1),
+  );
+  return onSnapshot(latest, () => changed(), error);
 }

@@ -21,7 +21,7 @@ from credits.api.auth import caller_from_header
 from credits.core import environment, generation_jobs, ledger, logs
 from credits.core.accounts import Caller
 from credits.core.errors import CreditsError, InvalidArgument, MethodNotAllowed, NotFound, PermissionDenied
-from credits.flows import admin, alerts, checkout, credit_settings, payments, quotes
+from credits.flows import admin, alerts, auto_top_up, checkout, credit_settings, payments, quotes
 from credits.operations import summaries
 from credits.reads import activity, activity_log, export, export_links, queries, reports, usage
 
@@ -106,14 +106,16 @@ def my_usage() -> dict[str, Any]:
 def my_settings() -> dict[str, Any]:
     caller = require_caller()
     parse_query(NoParameters)
-    return credit_settings.read(caller.uid).to_api()
+    return auto_top_up.settings_answer(caller.uid)
 
 
 @app.patch("/api/credits/settings")
 def change_my_settings() -> dict[str, Any]:
     caller = require_caller()
     parse_query(NoParameters)
-    return credit_settings.update(caller.uid, parse_body(credit_settings.SettingsPatch)).to_api()
+    return auto_top_up.settings_answer(
+        caller.uid, credit_settings.update(caller.uid, parse_body(credit_settings.SettingsPatch))
+    )
 
 
 @app.get("/api/credits/alerts")

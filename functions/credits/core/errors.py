@@ -93,3 +93,11 @@ class PaymentsUnavailable(CreditsError):
 
     code = "unavailable"
     http_status = 503
+
+
+class PaymentMethodRequired(CreditsError):
+    """Automatic top-up turned on before the user has a saved card: a purchase through Checkout
+    saves one. Nothing was written."""
+
+    code = "payment_method_required"
+    http_status = 409

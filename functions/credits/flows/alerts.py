@@ -34,6 +34,13 @@ the same ids. It skips entries written before the user last changed their settin
 trigger judged those under the threshold of then, and a later threshold must not raise an
 alert for an old debit.
 
+**Automatic top-up outcomes.** Two more kinds share the record, written by
+:mod:`credits.flows.top_up_attempts` in the same commit as the attempt's outcome (so exactly
+once per attempt, with the attempt's id): ``auto_top_up_failed:<attemptId>`` (a payment that
+failed or needed the customer's authentication; automatic top-up was turned off) and
+``auto_top_up_capped:<attemptId>`` (a crossing that would have passed the monthly cap; no
+charge). Their fields say which crossing, which pack, what it would have cost and why.
+
 **Expiring soon, once per block.** The same schedule reads the users with a block that
 expires within ``alerts.expiring_soon_days`` (the ``nextExpiry`` index of the expiry schedule)
 and raises ``expiring_soon:<uid>:<blockId>`` for each unexpired block with credits left that
@@ -79,6 +86,10 @@ READ_BATCH = 300
 class Kind(enum.StrEnum):
     LOW_BALANCE = "low_balance"
     EXPIRING_SOON = "expiring_soon"
+    AUTO_TOP_UP_FAILED = "auto_top_up_failed"
+    """An automatic top-up's payment failed or needed authentication; automatic top-up was turned off."""
+    AUTO_TOP_UP_CAPPED = "auto_top_up_capped"
+    """A crossing that would have passed the monthly cap of automatic top-up: nothing was charged."""
 
 
 def alert_ref(alert_id: str) -> DocumentReference:
@@ -92,27 +103,43 @@ class Alert:
     it does not apply to the kind, so that a host's trigger reads one shape."""
 
     id: str
-    """``low_balance:<entryId>`` or ``expiring_soon:<uid>:<blockId>``."""
+    """``low_balance:<entryId>``, ``expiring_soon:<uid>:<blockId>``, ``auto_top_up_failed:<attemptId>``
+    or ``auto_top_up_capped:<attemptId>``."""
     uid: str
     kind: Kind
     type: CreditType
     balance: int
-    """Low balance: the crossing entry's ``balance_after``. Expiring soon: the user's spendable
-    credits of the type when the alert was raised."""
+    """Low balance and automatic top-up: the crossing entry's ``balance_after``. Expiring soon: the
+    user's spendable credits of the type when the alert was raised."""
     threshold: int | None
-    """Low balance: the threshold the balance fell below. Expiring soon: null."""
+    """Low balance and automatic top-up: the threshold the balance fell below. Expiring soon: null."""
     entry_id: str
-    """Low balance: the debit that crossed. Expiring soon: the credit that opened the block."""
+    """Low balance and automatic top-up: the debit that crossed. Expiring soon: the credit that opened the block."""
     source: str | None = None
-    """Low balance: that debit's source (``text2image``, ``expiration``…)."""
+    """Low balance and automatic top-up: that debit's source (``text2image``, ``expiration``…)."""
     crossed_at: datetime | None = None
-    """Low balance: when the balance crossed (the entry's ``createdAt``)."""
+    """Low balance and automatic top-up: when the balance crossed (the entry's ``createdAt``)."""
     block_id: str | None = None
     """Expiring soon: the block (its credits are what is left of one grant)."""
     credits: int | None = None
-    """Expiring soon: the credits left in the block when the alert was raised."""
+    """Expiring soon: the credits left in the block when the alert was raised. Automatic top-up:
+    the pack's credits."""
     expires_at: datetime | None = None
     """Expiring soon: when they expire."""
+    pack: str | None = None
+    """Automatic top-up: the pack (its price id)."""
+    amount: int | None = None
+    """Automatic top-up: the pack's price, in the currency's minor unit."""
+    currency: str | None = None
+    """Automatic top-up: that price's currency."""
+    monthly_cap: int | None = None
+    """Automatic top-up capped: the monthly cap."""
+    charged: int | None = None
+    """Automatic top-up capped: what the month's automatic top-ups had charged or were charging."""
+    reason: str | None = None
+    """Automatic top-up failed: why (``card_declined``, ``authentication_required``…)."""
+    payment_id: str | None = None
+    """Automatic top-up failed: the payment intent, when Stripe made one."""
     created_at: datetime | None = None
     """When the alert was raised (the server's time of its write); None before it is written."""
 
@@ -130,6 +157,13 @@ class Alert:
             "blockId": self.block_id,
             "credits": self.credits,
             "expiresAt": self.expires_at,
+            "pack": self.pack,
+            "amount": self.amount,
+            "currency": self.currency,
+            "monthlyCap": self.monthly_cap,
+            "charged": self.charged,
+            "reason": self.reason,
+            "paymentId": self.payment_id,
             "createdAt": firestore.SERVER_TIMESTAMP,
         }
 
@@ -159,6 +193,13 @@ class Alert:
             block_id=d.get("blockId"),
             credits=d.get("credits"),
             expires_at=d.get("expiresAt"),
+            pack=d.get("pack"),
+            amount=d.get("amount"),
+            currency=d.get("currency"),
+            monthly_cap=d.get("monthlyCap"),
+            charged=d.get("charged"),
+            reason=d.get("reason"),
+            payment_id=d.get("paymentId"),
             created_at=d.get("createdAt"),
         )
 
@@ -225,15 +266,16 @@ def raise_alert(alert: Alert, *, via: str) -> Alert | None:
         result = alert_ref(alert.id).create(alert.document())
     except gexc.AlreadyExists:
         return None
-    raised = replace(alert, created_at=result.update_time)
-    logs.warning("credit alert", event="credit_alert", alertId=raised.id, via=via, **_log_fields(raised))
-    return raised
+    return announce(alert, created_at=result.update_time, via=via)
 
 
-def _log_fields(alert: Alert) -> dict[str, Any]:
-    fields = alert.to_api()
+def announce(alert: Alert, *, created_at: datetime, via: str) -> Alert:
+    """Log a newly written alert (once: only its writer calls this); the alert with its time."""
+    raised = replace(alert, created_at=created_at)
+    fields = raised.to_api()
     del fields["id"]
-    return fields
+    logs.warning("credit alert", event="credit_alert", alertId=raised.id, via=via, **fields)
+    return raised
 
 
 def raise_low_balance_alert(entry_id: str) -> Alert | None:
@@ -241,7 +283,12 @@ def raise_low_balance_alert(entry_id: str) -> Alert | None:
     entry = ledger.get_entry(entry_id)
     if entry is None or entry.direction is not Direction.DEBIT:
         return None  # a credit never crosses downwards: no settings read
-    alert = low_balance_alert(entry, credit_settings.read(entry.uid))
+    return raise_crossing_alert(entry, credit_settings.read(entry.uid))
+
+
+def raise_crossing_alert(entry: LedgerEntry, settings: CreditSettings) -> Alert | None:
+    """The low-balance alert of a debit read already, under settings read already; once."""
+    alert = low_balance_alert(entry, settings)
     return raise_alert(alert, via="trigger") if alert else None
 
 

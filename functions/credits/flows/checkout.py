@@ -7,6 +7,12 @@ official ``stripe`` package (``StripeClient``, secret ``STRIPE_SECRET_KEY``): mo
 ``checkout.session.completed``, whose payload carries no line items. The browser goes to the
 session's URL; the credits arrive later, through the webhook, once Stripe has the money.
 
+Every purchase also saves its card for automatic top-up: the session names the user's Stripe
+Customer (created once, :func:`credits.flows.saved_cards.ensure_customer`) and asks
+``payment_intent_data.setup_future_usage=off_session`` (Checkout shows the customer that the
+card is kept for later payments), with ``metadata.uid``/``pack`` on the payment intent too, so
+that its ``payment_intent.succeeded`` names the user whose card it saved.
+
 **Where Checkout sends the browser back.** ``success_url`` and ``cancel_url`` are built on
 the site the request came through. Behind the Hosting rewrite the function's own ``Host``
 is the function's address, and Hosting passes the site's host in ``X-Forwarded-Host``; so
@@ -24,8 +30,12 @@ marked as a test, whose "pay" button calls ``POST /api/credits/test-checkout``. 
 the ``checkout.session.completed`` event Stripe would send for the session, signs it with
 ``STRIPE_WEBHOOK_SECRET`` as Stripe does, and hands the raw bytes and the signature header
 to :func:`credits.flows.payments.receive`, the same code the webhook route runs (as ``stripe
-trigger`` would). The event id and payment intent are derived from the session id, so
-completing one session twice is a duplicate delivery and credits once. Test mode is on
+trigger`` would). Then it does the same with the payment's ``payment_intent.succeeded``, which
+saves the card: one of Stripe's test payment methods, chosen by the page's ``testCard``
+(:class:`~credits.flows.saved_cards.SimulatedCard`: later automatic top-ups succeed, are
+declined, or need authentication), on a test Customer. The event id and payment intent are
+derived from the session id, so completing one session twice is a duplicate delivery and
+credits once. Test mode is on
 exactly when the code runs on the Functions emulator (``FUNCTIONS_EMULATOR=true``); in
 production the test route answers 404.
 """
@@ -45,8 +55,9 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 from credits.core import environment, logs
 from credits.core.errors import InvalidArgument, NotFound, PaymentsUnavailable
 from credits.core.firestore_client import project_id
-from credits.flows import payments, stripe_events
+from credits.flows import payments, saved_cards, stripe_events
 from credits.flows.payments import CatalogItem, ItemKind, Outcome
+from credits.flows.saved_cards import SimulatedCard
 
 SUCCESS_PATH = "/credits?checkout=success"
 CANCEL_PATH = "/top-up?checkout=cancelled"
@@ -80,6 +91,8 @@ class CompleteTestCheckout(BaseModel):
     """The test session id that ``POST /api/credits/checkout`` put in its URL."""
     pack: PriceId
     """The pack of that session."""
+    testCard: SimulatedCard = SimulatedCard.SUCCEEDS
+    """How later automatic top-ups charged to the card this purchase saves will go."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -133,7 +146,9 @@ def start_stripe_checkout(
     """Production checkout: a Checkout Session for the pack, returning to the site the request came through."""
     pack(price_id)
     origin = return_origin(forwarded_host, host, app_hosts(extra_hosts))
-    return create_session(stripe_client(api_key, api_base=api_base), uid=uid, price_id=price_id, origin=origin)
+    client = stripe_client(api_key, api_base=api_base)
+    customer = saved_cards.ensure_customer(client, uid)
+    return create_session(client, uid=uid, price_id=price_id, origin=origin, customer=customer)
 
 
 def return_origin(forwarded_host: str | None, host: str | None, allowed: Collection[str]) -> str:
@@ -164,16 +179,22 @@ def stripe_client(api_key: str, *, api_base: str | None = None) -> stripe.Stripe
     )
 
 
-def create_session(client: stripe.StripeClient, *, uid: str, price_id: str, origin: str) -> str:
-    """A Checkout Session for one unit of the pack, paid by ``uid``; returns its URL."""
+def create_session(client: stripe.StripeClient, *, uid: str, price_id: str, origin: str, customer: str) -> str:
+    """A Checkout Session for one unit of the pack, paid by ``uid`` as ``customer``, saving the
+    card for automatic top-up; returns its URL."""
     item = pack(price_id)
+    metadata = {"uid": uid, "pack": price_id}
     try:
         session = client.v1.checkout.sessions.create(
             params={
                 "mode": "payment",
                 "line_items": [{"price": price_id, "quantity": 1}],
                 # The webhook reads these two back from checkout.session.completed (credits.flows.payments).
-                "metadata": {"uid": uid, "pack": price_id},
+                "metadata": metadata,
+                "customer": customer,
+                # The card is attached to the customer for off-session top-ups; the payment
+                # intent's own metadata names whose card its payment_intent.succeeded saved.
+                "payment_intent_data": {"setup_future_usage": "off_session", "metadata": metadata},
                 "client_reference_id": uid,
                 "success_url": origin + SUCCESS_PATH,
                 "cancel_url": origin + CANCEL_PATH,
@@ -222,7 +243,8 @@ def complete_test_checkout(uid: str, request: CompleteTestCheckout, *, webhook_s
     """
     item = pack(request.pack)
     suffix = request.session.removeprefix(TEST_SESSION_PREFIX)
-    event = stripe_events.checkout_completed(
+    customer = saved_cards.ensure_test_customer(uid)
+    completed = stripe_events.checkout_completed(
         event_id=f"evt_test_{suffix}",
         uid=uid,
         pack=request.pack,
@@ -230,11 +252,28 @@ def complete_test_checkout(uid: str, request: CompleteTestCheckout, *, webhook_s
         session_id=request.session,
         amount_total=item.unit_amount,
         currency=item.currency,
+        customer=customer,
     )
-    payload = stripe_events.encode(event)
-    signature = stripe_events.signature_header(payload, webhook_secret)
-    handled = payments.receive(payload.encode(), signature, webhook_secret)
+    handled = deliver_test_event(completed, webhook_secret)
     if handled.outcome not in (Outcome.PROCESSED, Outcome.DUPLICATE):
         # The event names the caller and a pack of the catalog: the handler cannot ignore it.
         raise RuntimeError(f"test checkout event was {handled.outcome}")
+    paid = stripe_events.payment_intent(
+        event_id=f"evt_test_pi_{suffix}",
+        payment_intent_id=f"pi_test_{suffix}",
+        amount=item.unit_amount,
+        currency=item.currency,
+        customer=customer,
+        payment_method=saved_cards.TEST_PAYMENT_METHODS[request.testCard],
+        metadata={"uid": uid, "pack": request.pack},
+        setup_future_usage="off_session",
+    )
+    deliver_test_event(paid, webhook_secret)  # saves the card, as Stripe's event of the payment would
     return CompletedTestCheckout(handled=handled, item=item)
+
+
+def deliver_test_event(event: dict[str, Any], webhook_secret: str) -> payments.Handled:
+    """Sign an event as Stripe does and run it through the webhook's code (test mode only)."""
+    payload = stripe_events.encode(event)
+    signature = stripe_events.signature_header(payload, webhook_secret)
+    return payments.receive(payload.encode(), signature, webhook_secret)

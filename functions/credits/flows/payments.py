@@ -14,6 +14,17 @@ API version the pinned ``stripe`` package targets (``2026-10-28.endive``):
   ``credit:subscription_grant:<invoice id>``, and ``invoices/{invoice id}``. The user is the
   subscription's ``metadata.uid`` (``parent.subscription_details.metadata``) and the plan is
   the price of the invoice line (``lines.data[].pricing.price_details.price``).
+* ``payment_intent.succeeded`` of an automatic top-up (``metadata.autoTopUpAttempt``, with
+  ``metadata.uid`` and ``metadata.pack``; :mod:`credits.flows.top_up_attempts`): a ``purchase``
+  credit marked ``meta.autoTopUp``, under the same key as a Checkout purchase,
+  ``credit:purchase:<payment intent>`` (one payment is one credit whichever event brings it),
+  ``invoices/{payment intent}``, and the attempt marked ``succeeded`` in the same commit. The
+  ``payment_intent.succeeded`` of a Checkout payment is never credited (its session's event
+  is): when it saved its card (``setup_future_usage: off_session``), the card is stored for
+  automatic top-up (:mod:`credits.flows.saved_cards`), and nothing else.
+* ``payment_intent.payment_failed`` of an automatic top-up: the attempt fails, automatic
+  top-up is turned off and an ``auto_top_up_failed`` alert raised
+  (:func:`credits.flows.top_up_attempts.fail`); of any other payment, ignored.
 * ``charge.refunded`` of a purchase: a ``purchase_reversal`` debit of the credits the refund
   pays back (``credits × amount_refunded / amount``, rounded down, minus what earlier
   refunds of the charge took), key ``debit:purchase_reversal:<charge>:<amount_refunded>``.
@@ -44,7 +55,7 @@ from credits.core.errors import IdempotencyConflict, InvalidArgument
 from credits.core.firestore_client import db
 from credits.core.ledger import CreditType, Direction, LedgerEntry, LedgerRequest, Source
 from credits.core.settings import SETTINGS
-from credits.flows import reversals
+from credits.flows import reversals, saved_cards, top_up_attempts
 
 INVOICES = "invoices"
 SIGNATURE_TOLERANCE_S = 300
@@ -201,52 +212,158 @@ def _checkout_completed(event: stripe.Event) -> Handled:
     metadata = _get(session, "metadata")
     uid = _get(metadata, "uid")
     price_id = _get(metadata, "pack")
-    item = CATALOG.get(price_id or "")
     payment_intent = _get(session, "payment_intent")
     context = {"uid": uid, "priceId": price_id, "paymentId": payment_intent}
     if not uid:
         return _unattributed(event, "the session has no metadata.uid", **context)
-    if item is None or item.kind is not ItemKind.PACK:
-        return _unattributed(event, "metadata.pack is not a credit pack of the catalog", **context)
     if not payment_intent:
         return _unattributed(event, "the session has no payment_intent", **context)
-    if not accounts.user_exists(uid):
-        return _unattributed(event, f"{uid} is no user of this project", **context)
-    invoice_id = _get(session, "invoice") or session.id
-    # The session's own time, the same in every event about it, so that a redelivery has the same expiry.
-    bought = _timestamp(_get(session, "created"))
+    return _purchase(
+        event,
+        Purchase(
+            uid=uid,
+            price_id=price_id,
+            payment_intent=payment_intent,
+            invoice_id=_get(session, "invoice") or session.id,
+            # The session's own time, the same in every event about it, so that a redelivery has the same expiry.
+            bought=_timestamp(_get(session, "created")),
+            amount=_get(session, "amount_total"),
+            currency=_get(session, "currency"),
+            checkout_session_id=session.id,
+        ),
+        context,
+    )
+
+
+def _payment_intent_succeeded(event: stripe.Event) -> Handled:
+    intent = event.data.object
+    metadata = _get(intent, "metadata")
+    if _get(metadata, "autoTopUpAttempt"):
+        return _auto_top_up_paid(event, intent)
+    uid, customer, card = _get(metadata, "uid"), _get(intent, "customer"), _get(intent, "payment_method")
+    if _get(intent, "setup_future_usage") != "off_session" or not (uid and customer and card):
+        return Handled(outcome=Outcome.IGNORED, event_id=event.id, event_type=event.type)
+    # A Checkout payment that saved its card: its credits come with checkout.session.completed.
+    saved = saved_cards.save_card(
+        uid=uid, customer_id=customer, payment_method_id=card, payment_intent_id=intent.id, paid_at=intent.created
+    )
+    return Handled(outcome=Outcome.PROCESSED if saved else Outcome.IGNORED, event_id=event.id, event_type=event.type)
+
+
+def _auto_top_up_paid(event: stripe.Event, intent: Any) -> Handled:
+    metadata = _get(intent, "metadata")
+    uid, price_id, attempt_id = _get(metadata, "uid"), _get(metadata, "pack"), _get(metadata, "autoTopUpAttempt")
+    attempt = top_up_attempts.get(attempt_id)
+    context = {"uid": uid, "priceId": price_id, "paymentId": intent.id, "attemptId": attempt_id}
+    if not uid or attempt is None or attempt.uid != uid:
+        return _unattributed(event, "metadata.autoTopUpAttempt names no automatic top-up of metadata.uid", **context)
+    handled = _purchase(
+        event,
+        Purchase(
+            uid=uid,
+            price_id=price_id,
+            payment_intent=intent.id,
+            invoice_id=intent.id,
+            # The payment's own time, the same in every event about it (as a session's for Checkout).
+            bought=_timestamp(_get(intent, "created")),
+            amount=_get(intent, "amount_received"),
+            currency=_get(intent, "currency"),
+            automatic=attempt,
+        ),
+        context,
+    )
+    if handled.outcome is Outcome.PROCESSED:
+        logs.info(
+            "automatic top-up credited",
+            event="auto_top_up_succeeded",
+            uid=uid,
+            attemptId=attempt.id,
+            paymentId=intent.id,
+            entryId=handled.entries[0].id,
+            amount=_get(intent, "amount_received"),
+            currency=_get(intent, "currency"),
+        )
+    return handled
+
+
+@dataclass(frozen=True, kw_only=True)
+class Purchase:
+    """A paid credit pack, as one of its events tells it: a Checkout Session or an automatic top-up."""
+
+    uid: str
+    price_id: str | None
+    payment_intent: str
+    invoice_id: str
+    bought: datetime | None
+    """When it was paid for, from the event (the pack's credits may expire from then)."""
+    amount: int | None
+    currency: str | None
+    checkout_session_id: str | None = None
+    automatic: top_up_attempts.Attempt | None = None
+    """The automatic top-up attempt that charged it; None for a Checkout purchase."""
+
+
+def _purchase(event: stripe.Event, purchase: Purchase, context: dict[str, Any]) -> Handled:
+    """Credit a paid pack under ``credit:purchase:<payment intent>``, with its invoice: the same
+    credit whichever event of the payment brings it."""
+    item = CATALOG.get(purchase.price_id or "")
+    if item is None or item.kind is not ItemKind.PACK:
+        return _unattributed(event, "metadata.pack is not a credit pack of the catalog", **context)
+    if not accounts.user_exists(purchase.uid):
+        return _unattributed(event, f"{purchase.uid} is no user of this project", **context)
+    attempt = purchase.automatic
     request = LedgerRequest(
-        uid=uid,
+        uid=purchase.uid,
         type=item.credit_type,
         direction=Direction.CREDIT,
         amount=item.credits,
         source=Source.PURCHASE,
-        idempotency_key=keys.purchase(payment_intent),
+        idempotency_key=keys.purchase(purchase.payment_intent),
         created_by="stripe",
-        reason=f"Purchased {item.name}",
-        payment_id=payment_intent,
-        invoice_id=invoice_id,
+        reason=f"Automatic top-up: {item.name}" if attempt else f"Purchased {item.name}",
+        payment_id=purchase.payment_intent,
+        invoice_id=purchase.invoice_id,
         meta={
             "stripeEventId": event.id,
-            "checkoutSessionId": session.id,
-            "priceId": price_id,
-            "amountPaid": _get(session, "amount_total"),
+            "priceId": purchase.price_id,
+            "amountPaid": purchase.amount,
+            **({"checkoutSessionId": purchase.checkout_session_id} if purchase.checkout_session_id else {}),
+            **({"currency": purchase.currency, **top_up_attempts.purchase_meta(attempt)} if attempt else {}),
         },
-        expires_at=item.expires_at(bought=bought),
+        expires_at=item.expires_at(bought=purchase.bought),
     )
     invoice = {
-        "uid": uid,
+        "uid": purchase.uid,
         "kind": "purchase",
-        "description": item.name,
-        "paymentId": payment_intent,
-        "checkoutSessionId": session.id,
-        "amount": _get(session, "amount_total"),
-        "currency": _get(session, "currency"),
+        "description": f"{item.name} (automatic top-up)" if attempt else item.name,
+        "paymentId": purchase.payment_intent,
+        "checkoutSessionId": purchase.checkout_session_id,
+        "amount": purchase.amount,
+        "currency": purchase.currency,
         "status": "paid",
         "hostedUrl": None,
         "createdAt": firestore.SERVER_TIMESTAMP,
     }
-    return _credit(event, request, invoice_id, invoice)
+
+    def attempt_succeeded(entry_id: str) -> list[tuple[DocumentReference, dict[str, Any]]]:
+        """An automatic top-up's attempt is marked succeeded in the credit's own commit."""
+        return [top_up_attempts.credited_fields(attempt.id, entry_id, purchase.payment_intent)] if attempt else []
+
+    return _credit(event, request, purchase.invoice_id, invoice, also=attempt_succeeded)
+
+
+def _payment_intent_failed(event: stripe.Event) -> Handled:
+    intent = event.data.object
+    attempt_id = _get(intent, "metadata", "autoTopUpAttempt")
+    if not attempt_id:
+        return Handled(outcome=Outcome.IGNORED, event_id=event.id, event_type=event.type)  # Checkout retries its own
+    error = _get(intent, "last_payment_error")
+    failure = top_up_attempts.Failure.from_stripe(
+        _get(error, "code"), _get(error, "decline_code"), _get(error, "message")
+    )
+    failed = top_up_attempts.fail(attempt_id, failure, payment_intent_id=intent.id)
+    # A repeated delivery, or a failure already known from Stripe's answer to the charge, changes nothing.
+    return Handled(outcome=Outcome.PROCESSED if failed else Outcome.DUPLICATE, event_id=event.id, event_type=event.type)
 
 
 def _invoice_paid(event: stripe.Event) -> Handled:
@@ -383,11 +500,23 @@ def _timestamp(seconds: int | None) -> datetime | None:
     return datetime.fromtimestamp(seconds, UTC) if seconds else None
 
 
-def _credit(event: stripe.Event, request: LedgerRequest, invoice_id: str, invoice: dict[str, Any]) -> Handled:
+def _credit(
+    event: stripe.Event,
+    request: LedgerRequest,
+    invoice_id: str,
+    invoice: dict[str, Any],
+    *,
+    also: ledger.ExtraWrites | None = None,
+) -> Handled:
+    """Write a credit with its invoice (and the documents ``also`` names) in one commit."""
     ref = invoice_ref(invoice_id)
     try:
         write = ledger.write_ledger_entry(
-            request, also=lambda entry_id: [(ref, {**invoice, "entryIds": firestore.ArrayUnion([entry_id])})]
+            request,
+            also=lambda entry_id: [
+                (ref, {**invoice, "entryIds": firestore.ArrayUnion([entry_id])}),
+                *(also(entry_id) if also else ()),
+            ],
         )
     except IdempotencyConflict:
         # An event credited before its expiry was part of the request (credits from before
@@ -462,6 +591,8 @@ def _unattributed(event: stripe.Event, why: str, **context: Any) -> Handled:
 _HANDLERS = {
     "checkout.session.completed": _checkout_completed,
     "checkout.session.async_payment_succeeded": _checkout_completed,
+    "payment_intent.succeeded": _payment_intent_succeeded,
+    "payment_intent.payment_failed": _payment_intent_failed,
     "invoice.paid": _invoice_paid,
     "invoice_payment.paid": _invoice_payment_paid,
     "charge.refunded": _charge_refunded,

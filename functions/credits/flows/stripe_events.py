@@ -6,8 +6,11 @@ a payload as Stripe does (``t=<time>,v1=<HMAC-SHA256>``), so that the webhook's 
 signature check runs on it.
 
 **Why it is deployed.** The emulators' test checkout runs in the ``api`` function:
-:func:`credits.flows.checkout.complete_test_checkout` builds :func:`checkout_completed`, signs it
-and hands it to :func:`credits.flows.payments.receive`, as ``stripe trigger`` would. The other
+:func:`credits.flows.checkout.complete_test_checkout` builds :func:`checkout_completed` (and the
+:func:`payment_intent` event that saves the card), signs them and hands them to
+:func:`credits.flows.payments.receive`, as ``stripe trigger`` would; the emulators' automatic
+top-up (:mod:`credits.flows.auto_top_up`) does the same with the ``payment_intent.succeeded``
+or ``payment_intent.payment_failed`` of its charge. The other
 builders (``invoice.paid``, ``invoice_payment.paid``, ``charge.refunded``, disputes) are used
 by the tests, the demo data and the web benchmark only, and stay beside it on purpose: this
 module is the one statement of the payload shapes the handlers read, for one pinned API
@@ -60,6 +63,7 @@ def checkout_completed(
     currency: str = "usd",
     event_type: str = "checkout.session.completed",
     payment_status: str = "paid",
+    customer: str | None = None,
 ) -> dict[str, Any]:
     """A one-time Checkout Session: ``completed`` (``payment_status`` ``unpaid`` for an asynchronous
     payment method), then ``checkout.session.async_payment_succeeded`` or ``_failed`` for those."""
@@ -74,12 +78,59 @@ def checkout_completed(
         "invoice": invoice,
         "amount_total": amount_total,
         "currency": currency,
-        "customer": None,
+        "customer": customer,
         "created": int(time.time()),
         "client_reference_id": uid,
         "metadata": metadata,
     }
     return envelope(event_id, event_type, session)
+
+
+def payment_intent(
+    *,
+    event_id: str,
+    payment_intent_id: str,
+    amount: int,
+    currency: str = "usd",
+    customer: str | None,
+    payment_method: str | None,
+    metadata: dict[str, str],
+    event_type: str = "payment_intent.succeeded",
+    setup_future_usage: str | None = None,
+    failure: dict[str, Any] | None = None,
+    created: int | None = None,
+) -> dict[str, Any]:
+    """``payment_intent.succeeded``, or ``payment_intent.payment_failed`` with ``failure`` as its
+    ``last_payment_error`` (``{"code", "decline_code", "message"}``). A Checkout payment that saves
+    its card has ``setup_future_usage: off_session``; an automatic top-up carries
+    ``metadata.autoTopUpAttempt``."""
+    succeeded = event_type == "payment_intent.succeeded"
+    error = None
+    if failure is not None:
+        error = {
+            "type": "card_error",
+            **failure,
+            "payment_method": {"id": payment_method, "object": "payment_method", "type": "card"},
+        }
+    intent = {
+        "id": payment_intent_id,
+        "object": "payment_intent",
+        "amount": amount,
+        "amount_received": amount if succeeded else 0,
+        "currency": currency,
+        "customer": customer,
+        "payment_method": payment_method,
+        "setup_future_usage": setup_future_usage,
+        "status": "succeeded" if succeeded else "requires_payment_method",
+        "latest_charge": f"ch_{payment_intent_id.removeprefix('pi_')}" if succeeded else None,
+        "last_payment_error": error,
+        "capture_method": "automatic_async",
+        "confirmation_method": "automatic",
+        "created": int(time.time()) if created is None else created,
+        "livemode": False,
+        "metadata": metadata,
+    }
+    return envelope(event_id, event_type, intent)
 
 
 def invoice_paid(

@@ -6,6 +6,7 @@ import { navigate, useLocation } from "../router";
 import { EmptyState, Field, Notice } from "../ui/bits";
 import { usePaged } from "../ui/usePaged";
 import { watchNewest } from "../firebase";
+import { CreditAlertsBanner } from "../credits/CreditAlertsBanner";
 import { ActivityList } from "./ActivityList";
 import { DetailDrawer } from "./DetailDrawer";
 import {
@@ -85,9 +86,12 @@ export function ActivityPage({ uid, itemId }: { uid: string; itemId: string | nu
 
   return (
     <>
-      <div className="page-heading">
-        <h1 tabIndex={-1}>Activity</h1>
-        <p className="lede">What you generated, every change to your credits, and your exports.</p>
+      <div className="page-heading page-heading-alerts">
+        <div>
+          <h1 tabIndex={-1}>Activity</h1>
+          <p className="lede">What you generated, every change to your credits, and your exports.</p>
+        </div>
+        <CreditAlertsBanner uid={uid} start={feed.status !== "loading"} />
       </div>
       <section className="panel">
         <form className="filters" onSubmit={(e) => e.preventDefault()} aria-label="Filters">

@@ -44,11 +44,23 @@ export type Pack = Packs["packs"][number];
 export type Checkout = PostResponse<"/api/credits/checkout">;
 export type TestCheckout = PostResponse<"/api/credits/test-checkout">;
 export type ExportLink = PostResponse<"/api/credits/export-link">;
-/** The caller's settings in force, each threshold with its default (docs/alerts.md). */
+/** The caller's settings in force, each threshold with its default, and automatic top-up (docs/alerts.md). */
 export type CreditSettings = GetResponse<"/api/credits/settings">;
 /** What `PATCH /api/credits/settings` changes: named types only; null puts a type back to its default. */
 export type CreditSettingsPatch = Schemas["CreditSettingsPatch"];
 export type UpdatedCreditSettings = PatchResponse<"/api/credits/settings">;
+/**
+ * Automatic top-up as the Top up page shows it: the choice, whether a card is saved, the month's
+ * charges under the cap, the latest attempt, and `turnedOff` (why and when a failed payment turned
+ * it off). Turning it on without a saved card answers 409 `payment_method_required`.
+ */
+export type AutoTopUp = Schemas["AutoTopUp"];
+/** `{enabled: false}`, or the whole choice (pack, threshold, monthlyCap) to turn it on. */
+export type AutoTopUpPatch = NonNullable<CreditSettingsPatch["autoTopUp"]>;
+/** Why an automatic top-up failed: `card_declined`, `authentication_required`… */
+export type AutoTopUpFailure = Schemas["AutoTopUpFailure"];
+/** Emulators only: how automatic top-ups charged to the card a test checkout saves will go. */
+export type TestCard = Schemas["TestCard"];
 /** The alerts whose cause lasts now: what the low-balance and expiring-soon banners show. */
 export type ActiveAlerts = GetResponse<"/api/credits/alerts">;
 export type CreditAlert = Schemas["CreditAlert"];
@@ -179,8 +191,12 @@ export const api = {
   alerts: () => request<ActiveAlerts>("GET", "/credits/alerts"),
   packs: () => request<Packs>("GET", "/credits/packs"),
   checkout: (pack: string) => request<Checkout>("POST", "/credits/checkout", undefined, { pack }),
-  testCheckout: (session: string, pack: string) =>
-    request<TestCheckout>("POST", "/credits/test-checkout", undefined, { session, pack }),
+  /** Change automatic top-up only (`PATCH /api/credits/settings` with `autoTopUp`). */
+  updateAutoTopUp: (autoTopUp: AutoTopUpPatch) =>
+    request<UpdatedCreditSettings>("PATCH", "/credits/settings", undefined, { autoTopUp }),
+  /** Emulators: pay a test session; `testCard` sets how later automatic top-ups of the saved card go. */
+  testCheckout: (session: string, pack: string, testCard?: TestCard) =>
+    request<TestCheckout>("POST", "/credits/test-checkout", undefined, { session, pack, testCard }),
 };
 
 /** The admin routes (the token needs the `admin` claim; otherwise each answers 403). */

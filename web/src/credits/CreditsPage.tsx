@@ -7,6 +7,7 @@ import { navigate, useLocation } from "../router";
 import { DateRangeFields, EmptyState, Field, Notice } from "../ui/bits";
 import { usePaged } from "../ui/usePaged";
 import { BalanceCards } from "./BalanceCards";
+import { CreditAlertsBanner } from "./CreditAlertsBanner";
 import { type LedgerFilters, hasFilters, ledgerQuery, ledgerSearch, parseLedgerFilters } from "./filters";
 import { LedgerTable } from "./LedgerTable";
 import { UsagePanel } from "./UsagePanel";
@@ -29,9 +30,12 @@ export function CreditsPage({ session }: { session: SignedIn }) {
 
   return (
     <>
-      <div className="page-heading">
-        <h1>Credits usage</h1>
-        <p className="lede">Every change to your credits, newest first. Times are in your time zone.</p>
+      <div className="page-heading page-heading-alerts">
+        <div>
+          <h1>Credits usage</h1>
+          <p className="lede">Every change to your credits, newest first. Times are in your time zone.</p>
+        </div>
+        <CreditAlertsBanner uid={session.uid} start={ledger.status !== "loading"} />
       </div>
       {checkout === "success" && (
         <Notice tone="success">Payment received. Your credits are added as soon as the payment is confirmed.</Notice>

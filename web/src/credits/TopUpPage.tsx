@@ -4,6 +4,7 @@ import { ApiError, type Packs, api } from "../api/client";
 import { count } from "../format";
 import { Link, useLocation } from "../router";
 import { Notice, Spinner } from "../ui/bits";
+import { LowBalanceAlertsForm } from "./LowBalanceAlertsForm";
 
 export function money(minor: number, currency: string): string {
   return new Intl.NumberFormat("en-US", { style: "currency", currency: currency.toUpperCase() }).format(minor / 100);
@@ -74,6 +75,7 @@ export function TopUpPage() {
           ))}
         </ul>
       )}
+      <LowBalanceAlertsForm start={catalog !== null || error !== null} />
     </>
   );
 }

@@ -54,6 +54,17 @@ export function expiringNext(data: Record<string, unknown> | undefined, now: Dat
   return soonest;
 }
 
+/** When the open blocks with credits left expire (milliseconds since the epoch), from the balance document. */
+export function expiryTimes(data: Record<string, unknown> | undefined): number[] {
+  return Object.values(openBlocks(data))
+    .filter(
+      (block) =>
+        typeof block?.expiresAt === "string" && Number.isInteger(block.remaining) && (block.remaining as number) > 0,
+    )
+    .map((block) => Date.parse(block.expiresAt as string))
+    .filter((time) => !Number.isNaN(time));
+}
+
 /** Milliseconds until the soonest of these expires (at most a timer's longest wait), or null. */
 export function nextChange(expiring: Record<string, Expiring>, now: Date): number | null {
   const times = Object.values(expiring).map((e) => Date.parse(e.expiresAt));
