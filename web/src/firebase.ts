@@ -33,20 +33,18 @@ if (config.emulators) {
   connectAuthEmulator(auth, `http://${config.emulators.auth}`, { disableWarnings: true });
 }
 
+type LiveDocs = typeof import("./liveDocs");
+
 /**
- * Watch one Firestore document under the security rules: `next` gets its data (undefined
- * when it does not exist) now and after every change. Firestore loads on first use.
+ * Start a listener once the Firestore chunk has loaded; the returned function stops it, even
+ * before it started. A chunk that fails to load is the listener's `error`.
  */
-export function watchDocument(
-  path: string[],
-  next: (data: Record<string, unknown> | undefined) => void,
-  error: () => void,
-): () => void {
+function lazily(start: (live: LiveDocs, emulator: string | undefined) => () => void, error: () => void): () => void {
   let stop: (() => void) | null = null;
   let stopped = false;
   import("./liveDocs").then(
-    ({ watch }) => {
-      if (!stopped) stop = watch(app, config.emulators?.firestore, path, next, error);
+    (live) => {
+      if (!stopped) stop = start(live, config.emulators?.firestore);
     },
     () => error(),
   );
@@ -56,20 +54,21 @@ export function watchDocument(
   };
 }
 
+/**
+ * Watch one Firestore document under the security rules: `next` gets its data (undefined
+ * when it does not exist) now and after every change. Firestore loads on first use.
+ */
+export function watchDocument(
+  path: string[],
+  next: (data: Record<string, unknown> | undefined) => void,
+  error: () => void,
+): () => void {
+  return lazily((live, emulator) => live.watch(app, emulator, path, next, error), error);
+}
+
 /** `changed` hears of every write to the `count` newest items (by `time`) of a collection. */
 export function watchNewest(path: string[], count: number, changed: () => void, error: () => void): () => void {
-  let stop: (() => void) | null = null;
-  let stopped = false;
-  import("./liveDocs").then(
-    (live) => {
-      if (!stopped) stop = live.watchNewest(app, config.emulators?.firestore, path, count, changed, error);
-    },
-    () => error(),
-  );
-  return () => {
-    stopped = true;
-    stop?.();
-  };
+  return lazily((live, emulator) => live.watchNewest(app, emulator, path, count, changed, error), error);
 }
 
 /**
@@ -84,18 +83,7 @@ export function watchLatest(
   changed: () => void,
   error: () => void,
 ): () => void {
-  let stop: (() => void) | null = null;
-  let stopped = false;
-  import("./liveDocs").then(
-    (live) => {
-      if (!stopped) stop = live.watchLatest(app, config.emulators?.firestore, path, equals, orderField, changed, error);
-    },
-    () => error(),
-  );
-  return () => {
-    stopped = true;
-    stop?.();
-  };
+  return lazily((live, emulator) => live.watchLatest(app, emulator, path, equals, orderField, changed, error), error);
 }
 
 export type Session =
