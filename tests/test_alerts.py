@@ -338,7 +338,48 @@ def test_the_banner_shows_a_low_balance_until_a_credit_brings_it_back(firestore,
 
 def test_no_banner_for_a_balance_that_never_crossed(firestore, auth_emulator):
     grant("new", 3)
-    assert get_alerts("new") == {"lowBalance": [], "expiringSoon": [], "expiringSoonDays": DAYS}
+    assert get_alerts("new") == {"lowBalance": [], "expiringSoon": [], "autoTopUpOff": [], "expiringSoonDays": DAYS}
+
+
+def test_the_banner_says_automatic_top_up_is_off_after_a_failed_payment_until_it_is_on_again(firestore, auth_emulator):
+    settings = credit_settings.settings_ref("off")
+    settings.set({"autoTopUp": {"enabled": True, "pack": "price_pack_image_100", "threshold": 50, "monthlyCap": 2997}})
+    assert get_alerts("off")["autoTopUpOff"] == []  # on: nothing to say
+
+    # What a failed payment writes (top_up_attempts): the alert, and the settings turned off, saying why.
+    at = datetime(2026, 11, 22, 9, 1, 3, tzinfo=UTC)
+    failed = alerts.Alert(
+        id="auto_top_up_failed:d1",
+        uid="off",
+        kind=alerts.Kind.AUTO_TOP_UP_FAILED,
+        type=CreditType.IMAGE,
+        balance=40,
+        threshold=50,
+        entry_id="d1",
+        source="text2image",
+        crossed_at=at,
+        credits=100,
+        pack="price_pack_image_100",
+        amount=999,
+        currency="usd",
+        reason="card_declined",
+    )
+    alerts.alert_ref(failed.id).set(failed.document())
+    off = credit_settings.TurnedOff(reason="card_declined", at=at, attempt_id="d1", alert_id=failed.id)
+    settings.update(credit_settings.turned_off_fields(off))
+
+    [shown] = get_alerts("off")["autoTopUpOff"]
+    assert (shown["type"], shown["reason"], shown["at"]) == ("image", "card_declined", at.isoformat())
+    alert = shown["alert"]
+    assert (alert["id"], alert["kind"], alert["amount"]) == (failed.id, "auto_top_up_failed", 999)
+    assert get_alerts("someone-else")["autoTopUpOff"] == []
+
+    # Turned off by the user too: still off because of the failure, so still said.
+    settings.update({"autoTopUp.enabled": False})
+    assert len(get_alerts("off")["autoTopUpOff"]) == 1
+    # Turned on again (which clears turnedOff): cleared.
+    settings.update({"autoTopUp.enabled": True, "autoTopUp.turnedOff": None})
+    assert get_alerts("off")["autoTopUpOff"] == []
 
 
 def test_the_banner_lists_blocks_expiring_soon_with_their_alert_once_raised(firestore, auth_emulator):

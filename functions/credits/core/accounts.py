@@ -31,22 +31,38 @@ class Caller:
 
 @functools.cache
 def firebase_app() -> firebase_admin.App:
-    return firebase_admin.initialize_app(options={"projectId": project_id()})
+    """The Admin SDK's default app: made here, or taken as it is when something made it first.
+
+    firebase-functions' Firestore trigger wrapper makes the default app (``initialize_app()``)
+    before it decodes an event, so in a trigger a second ``initialize_app`` raises ValueError
+    ("The default Firebase app already exists"), which :func:`user_exists` read as "no such
+    user": an automatic top-up charged from the ledger's trigger credited nobody.
+    """
+    try:
+        return firebase_admin.get_app()
+    except ValueError:  # none yet
+        pass
+    try:
+        return firebase_admin.initialize_app(options={"projectId": project_id()})
+    except ValueError:  # made meanwhile, by another thread
+        return firebase_admin.get_app()
 
 
 def user_exists(uid: str) -> bool:
     """True when ``uid`` is a user of the project (a disabled one included)."""
+    app = firebase_app()  # outside the try: a failure to reach Auth is not "no such user"
     try:
-        auth.get_user(uid, app=firebase_app())
-    except (auth.UserNotFoundError, ValueError):
+        auth.get_user(uid, app=app)
+    except (auth.UserNotFoundError, ValueError):  # ValueError: not a well-formed uid
         return False
     return True
 
 
 def find_uid_by_email(email: str) -> str | None:
+    app = firebase_app()
     try:
-        return str(auth.get_user_by_email(email, app=firebase_app()).uid)
-    except (auth.UserNotFoundError, ValueError):
+        return str(auth.get_user_by_email(email, app=app).uid)
+    except (auth.UserNotFoundError, ValueError):  # ValueError: not a well-formed email
         return None
 
 

@@ -422,16 +422,40 @@ class ExpiringNow:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AutoTopUpOffNow:
+    """Automatic top-up that a failed payment turned off, until the user turns it on again."""
+
+    type: CreditType | None
+    """The chosen pack's credit type (the balance it watched); None when the pack left the configuration."""
+    reason: str
+    """Why the payment failed (``card_declined``, ``authentication_required``…)."""
+    at: datetime | None
+    """When it was turned off."""
+    alert: Alert | None
+    """Its ``auto_top_up_failed`` alert; None if the record cannot be read."""
+
+    def to_api(self) -> dict[str, Any]:
+        return {
+            "type": str(self.type) if self.type else None,
+            "reason": self.reason,
+            "at": self.at.isoformat() if self.at else None,
+            "alert": self.alert.to_api() if self.alert else None,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
 class ActiveAlerts:
     """The alerts whose cause lasts now: what a banner shows, and what clears it."""
 
     low_balance: tuple[LowBalanceNow, ...]
     expiring_soon: tuple[ExpiringNow, ...]
+    auto_top_up_off: tuple[AutoTopUpOffNow, ...] = ()
 
     def to_api(self) -> dict[str, Any]:
         return {
             "lowBalance": [item.to_api() for item in self.low_balance],
             "expiringSoon": [item.to_api() for item in self.expiring_soon],
+            "autoTopUpOff": [item.to_api() for item in self.auto_top_up_off],
             "expiringSoonDays": SETTINGS.alerts.expiring_soon_days,
         }
 
@@ -444,7 +468,8 @@ def active_alerts(uid: str, now: datetime | None = None) -> ActiveAlerts:
     type that never crossed (a new user with no credits) has no alert and no banner. An
     expiring-soon item is every unexpired block with credits left that expires within the
     window, whether or not the schedule has raised its alert yet; it clears when the credits
-    are spent or have expired.
+    are spent or have expired. Automatic top-up turned off by a failed payment holds until the
+    user turns it on again (which clears ``turnedOff``), with its ``auto_top_up_failed`` alert.
     """
     now = now or datetime.now(UTC)
     balances = ledger.read_balances(uid)
@@ -473,4 +498,16 @@ def active_alerts(uid: str, now: datetime | None = None) -> ActiveAlerts:
         for block, ref in zip(soon, refs, strict=True)
         if block.expires_at is not None
     )
-    return ActiveAlerts(low_balance=tuple(low), expiring_soon=expiring)
+    return ActiveAlerts(low_balance=tuple(low), expiring_soon=expiring, auto_top_up_off=_auto_top_up_off(settings))
+
+
+def _auto_top_up_off(settings: CreditSettings) -> tuple[AutoTopUpOffNow, ...]:
+    """Automatic top-up off because a payment failed (and not turned on again since): one read of its alert."""
+    top = settings.auto_top_up
+    off = top.turned_off
+    if top.enabled or off is None:
+        return ()
+    snap = alert_ref(off.alert_id).get() if off.alert_id else None
+    alert = Alert.from_snapshot(snap) if snap is not None and snap.exists else None
+    credit_type = top.credit_type() or (alert.type if alert else None)
+    return (AutoTopUpOffNow(type=credit_type, reason=off.reason, at=off.at, alert=alert),)

@@ -51,6 +51,13 @@ describe("credits items", () => {
     const stripe = item({ kind: "credits", type: "credits_refreshed", reason: "Credits refreshed (Video plan)" });
     expect(creditsHeadline(stripe)).toBe("Credits refreshed (Video plan)");
   });
+
+  it("leads an automatic top-up's purchase with that", () => {
+    const auto = item({ kind: "credits", type: "credits_purchased", reason: "Automatic top-up: 100 image credits" });
+    expect(creditsHeadline(auto)).toBe("Automatic top-up: 100 image credits");
+    const bought = item({ kind: "credits", type: "credits_purchased", reason: "Purchased 100 image credits" });
+    expect(creditsHeadline(bought)).toBe("Credits purchased (Purchased 100 image credits)");
+  });
 });
 
 describe("exportFilters", () => {

@@ -46,10 +46,17 @@ export function generationCost(credits: ActivityItem["credits"]): string {
   return credits.refunded ? `${charged}, ${signed(credits.refunded)} refunded` : charged;
 }
 
-/** The headline of a credits item: "Credits refreshed (Pro plan)". */
+/** How the ledger's reason of an automatic top-up's purchase starts ("Automatic top-up: 100 image credits"). */
+export const AUTO_TOP_UP_REASON = "Automatic top-up";
+
+/**
+ * The headline of a credits item: "Credits refreshed (Pro plan)". A purchase that automatic
+ * top-up made leads with that ("Automatic top-up: 100 image credits"), not "Credits purchased".
+ */
 export function creditsHeadline(item: ActivityItem): string {
   const label = TYPE_LABELS[item.type];
   if (!item.reason) return label;
+  if (item.type === "credits_purchased" && item.reason.startsWith(`${AUTO_TOP_UP_REASON}:`)) return item.reason;
   // A reason that already starts with the label ("Credits refreshed (Pro plan)") says it all.
   return item.reason.startsWith(label) ? item.reason : `${label} (${item.reason})`;
 }

@@ -3,8 +3,6 @@ import { useEffect } from "react";
 import { ActivityPage } from "../activity/ActivityPage";
 import { SignInPage } from "../auth/SignInPage";
 import { CreditsPage } from "../credits/CreditsPage";
-import { TestCheckoutPage } from "../credits/TestCheckoutPage";
-import { TopUpPage } from "../credits/TopUpPage";
 import { type Session, signOut, useSession } from "../firebase";
 import { GenerationPage } from "../generations/GenerationPage";
 import { Link, navigate, useLocation } from "../router";
@@ -15,6 +13,9 @@ import { safeNext } from "./safeNext";
 
 // The admin area (and chart.js under it) is its own chunk: members never download it.
 export const AdminPage = loadable(() => import("../admin/AdminPage"), <Spinner label="Loading" />);
+// Top up (packs, automatic top-up, alerts) and the emulators' test checkout: chunks of their own too.
+const TopUpPage = loadable(() => import("../credits/TopUpPage"), <Spinner label="Loading" />);
+const TestCheckoutPage = loadable(() => import("../credits/TestCheckoutPage"), <Spinner label="Loading" />);
 
 type SignedIn = Extract<Session, { status: "signedIn" }>;
 
@@ -114,7 +115,7 @@ function Page({ session, pathname, search }: { session: SignedIn; pathname: stri
     page = <CreditsPage session={session} />;
   } else if (pathname === "/top-up") {
     title = "Top up";
-    page = <TopUpPage />;
+    page = <TopUpPage uid={session.uid} />;
   } else if (pathname === "/top-up/test-checkout") {
     title = "Test checkout";
     page = <TestCheckoutPage />;

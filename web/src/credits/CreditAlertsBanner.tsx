@@ -1,7 +1,8 @@
 /**
  * The credit alerts banner of Credits usage and Activity: a line per credit type whose balance
- * is low (with Top up) and per credit type whose credits expire soon. It follows the API's
- * answer of what holds now (`useCreditAlerts`), so it clears by itself when a purchase or a
+ * is low (with Top up), a line when a failed payment turned automatic top-up off (with Top up,
+ * where it is turned on again), and a line per credit type whose credits expire soon. It
+ * follows the API's answer of what holds now (`useCreditAlerts`), so it clears by itself when a purchase or a
  * grant brings the balance back, or the expiring credits are spent.
  *
  * It lives in the page's heading and arrives late (after the page's first data and the live
@@ -88,7 +89,7 @@ export function CreditAlertsBanner({ uid, start }: { uid: string; start: boolean
             <ul className="credit-alerts-lines">
               {lines.map((line) => (
                 <li key={line.key} className={`credit-alert credit-alert-${line.kind}`}>
-                  {line.kind === "low_balance" ? (
+                  {line.kind !== "expiring_soon" ? (
                     <span className="credit-alert-icon" aria-hidden="true">
                       !
                     </span>

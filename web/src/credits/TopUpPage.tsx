@@ -1,21 +1,25 @@
-/** Top up: the credit-pack catalog; buying goes to Stripe Checkout (or the local test checkout). */
+/**
+ * Top up: the credit-pack catalog (buying goes to Stripe Checkout, or the local test checkout),
+ * automatic top-up, and the low-balance alerts. A chunk of its own: the first page's script
+ * does not carry it.
+ */
 import { useEffect, useState } from "react";
 import { ApiError, type Packs, api } from "../api/client";
 import { count } from "../format";
 import { Link, useLocation } from "../router";
 import { Notice, Spinner } from "../ui/bits";
+import { AutoTopUpSection } from "./AutoTopUpSection";
 import { LowBalanceAlertsForm } from "./LowBalanceAlertsForm";
+import { formatMoney } from "./money";
 
-export function money(minor: number, currency: string): string {
-  return new Intl.NumberFormat("en-US", { style: "currency", currency: currency.toUpperCase() }).format(minor / 100);
-}
-
-export function TopUpPage() {
+export default function TopUpPage({ uid }: { uid: string }) {
   const location = useLocation();
   const cancelled = new URLSearchParams(location.search).get("checkout") === "cancelled";
   const [catalog, setCatalog] = useState<Packs | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [buying, setBuying] = useState<string | null>(null);
+  // The alerts form comes once automatic top-up is shown, so that neither moves the other.
+  const [autoShown, setAutoShown] = useState(false);
 
   useEffect(() => {
     api
@@ -58,7 +62,7 @@ export function TopUpPage() {
           {catalog.packs.map((pack) => (
             <li key={pack.id} className="pack">
               <h2>{pack.name}</h2>
-              <p className="pack-price">{money(pack.unitAmount, pack.currency)}</p>
+              <p className="pack-price">{formatMoney(pack.unitAmount, pack.currency)}</p>
               <p className="pack-credits">
                 Adds {count(pack.credits)} {pack.creditType} credits to your balance. One-time payment.
               </p>
@@ -75,7 +79,8 @@ export function TopUpPage() {
           ))}
         </ul>
       )}
-      <LowBalanceAlertsForm start={catalog !== null || error !== null} />
+      {catalog && <AutoTopUpSection uid={uid} packs={catalog.packs} onSettled={() => setAutoShown(true)} />}
+      {(autoShown || (error !== null && !catalog)) && <LowBalanceAlertsForm />}
     </>
   );
 }

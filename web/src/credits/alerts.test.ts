@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ActiveAlerts, CreditAlert } from "../api/client";
 import {
+  type BannerLine,
   bannerLines,
   expiringLines,
   isDismissed,
@@ -151,5 +152,50 @@ describe("asking again without a write", () => {
     expect(nextRefresh(expiries, 3, Date.parse("2026-12-06T00:00:00Z"))).toBeNull();
     expect(nextRefresh([], 3, now)).toBeNull();
     expect(nextRefresh([now + 365 * 86_400_000], 3, now)).toBe(2 ** 31 - 1);
+  });
+});
+
+describe("automatic top-up turned off by a failed payment", () => {
+  const off = (reason: "card_declined" | "authentication_required", id = "auto_top_up_failed:d1") => ({
+    type: "image" as const,
+    reason,
+    at: "2026-12-05T09:01:00Z",
+    alert: { ...alert(id), kind: "auto_top_up_failed" } as CreditAlert,
+  });
+
+  it("says why, after the low balance it left behind and before expiring credits, with Top up", () => {
+    const lines = bannerLines(
+      alerts({
+        lowBalance: [{ type: "image", balance: 8, threshold: 20, alert: alert() }],
+        autoTopUpOff: [off("card_declined")],
+        expiringSoon: [expiring("b1", "video", 5, "2026-12-06T09:05:00Z")],
+      }),
+      NOW,
+      UTC,
+    );
+    expect(lines.map((line) => line.kind)).toEqual(["low_balance", "auto_top_up_failed", "expiring_soon"]);
+    expect(lineText(lines[1] as BannerLine)).toBe(
+      "Automatic top-up is off: your card was declined. Nothing was charged.",
+    );
+    expect(offersTopUp(lines.slice(1, 2))).toBe(true);
+    expect(shownIds(lines.slice(1, 2))).toEqual(["alert:auto_top_up_failed:d1"]);
+  });
+
+  it("names an authentication the bank asked for", () => {
+    expect(texts(alerts({ autoTopUpOff: [off("authentication_required")] }))).toEqual([
+      "Automatic top-up is off: your bank asked to confirm the payment. Nothing was charged.",
+    ]);
+  });
+
+  it("nothing when the API says nothing of it (or an older answer lacks the field)", () => {
+    expect(texts(alerts({ autoTopUpOff: [] }))).toEqual([]);
+    expect(texts(alerts({}))).toEqual([]);
+  });
+
+  it("a dismissed failure comes back for the next one", () => {
+    const first = bannerLines(alerts({ autoTopUpOff: [off("card_declined")] }), NOW, UTC);
+    const next = bannerLines(alerts({ autoTopUpOff: [off("card_declined", "auto_top_up_failed:d2")] }), NOW, UTC);
+    expect(isDismissed(first, shownIds(first))).toBe(true);
+    expect(isDismissed(next, shownIds(first))).toBe(false);
   });
 });

@@ -1,13 +1,15 @@
 /**
  * The credit alerts banner's words and decisions, from `GET /api/credits/alerts` (what holds
- * now; docs/alerts.md): a line per credit type whose balance is low, a line per credit type
- * with credits that expire soon, and when to ask again. Pure functions.
+ * now; docs/alerts.md): a line per credit type whose balance is low, a line when a failed
+ * payment turned automatic top-up off, a line per credit type with credits that expire soon,
+ * and when to ask again. Pure functions.
  */
-import type { ActiveAlerts, CreditType } from "../api/client";
+import type { ActiveAlerts, AutoTopUpFailure, CreditType } from "../api/client";
 import { count, dayKey, localTime, monthDay } from "../format";
 
 export type LowBalanceItem = ActiveAlerts["lowBalance"][number];
 export type ExpiringItem = ActiveAlerts["expiringSoon"][number];
+export type AutoTopUpOffItem = NonNullable<ActiveAlerts["autoTopUpOff"]>[number];
 
 /** Every credit type of the API (a type added to openapi.yaml fails the type check until it is here). */
 const TYPES: Record<CreditType, true> = { image: true, video: true };
@@ -21,7 +23,7 @@ export interface BannerLine {
   key: string;
   /** What the line is about: the low-balance alert's id, or each expiring block's id (for dismissing). */
   ids: string[];
-  kind: "low_balance" | "expiring_soon";
+  kind: "low_balance" | "auto_top_up_failed" | "expiring_soon";
   parts: Part[];
 }
 
@@ -33,6 +35,27 @@ function credits(n: number, type: string): string {
 export function lowBalanceText(item: Pick<LowBalanceItem, "type" | "balance" | "threshold">): string {
   if (item.balance <= 0) return `You are out of ${item.type} credits (your alert is at ${count(item.threshold)}).`;
   return `Your ${item.type} credits are low: ${count(item.balance)} left, below your alert at ${count(item.threshold)}.`;
+}
+
+/** Why a payment failed, after "Automatic top-up is off: " (the banner and the Top up page say it alike). */
+export function failureTitle(reason: AutoTopUpFailure): string {
+  switch (reason) {
+    case "card_declined":
+      return "your card was declined";
+    case "authentication_required":
+      return "your bank asked to confirm the payment";
+    case "payment_method_missing":
+      return "no card was saved";
+    case "payment_provider_unavailable":
+      return "the payment service did not answer";
+    default:
+      return "the payment failed";
+  }
+}
+
+/** "Automatic top-up is off: your card was declined. Nothing was charged." */
+export function autoTopUpOffText(item: Pick<AutoTopUpOffItem, "reason">): string {
+  return `Automatic top-up is off: ${failureTitle(item.reason)}. Nothing was charged.`;
 }
 
 /** "today at 18:00", "tomorrow at 09:30" or "on Dec 8 at 14:00", in the user's time zone. */
@@ -88,7 +111,11 @@ export function expiringLines(items: readonly ExpiringItem[], now: Date, timeZon
   return lines.sort((a, b) => a.first - b.first).map((l) => l.line);
 }
 
-/** What the banner says, most pressing first: low balances (in the API's type order), then expiring credits, soonest first. */
+/**
+ * What the banner says, most pressing first: low balances (in the API's type order), automatic
+ * top-up turned off by a failed payment (why the balance was not refilled), then expiring
+ * credits, soonest first.
+ */
 export function bannerLines(alerts: ActiveAlerts, now: Date, timeZone?: string): BannerLine[] {
   const low: BannerLine[] = alerts.lowBalance
     .filter((item) => item.balance < item.threshold)
@@ -98,12 +125,21 @@ export function bannerLines(alerts: ActiveAlerts, now: Date, timeZone?: string):
       kind: "low_balance",
       parts: [lowBalanceText(item)],
     }));
-  return [...low, ...expiringLines(alerts.expiringSoon, now, timeZone)];
+  const off: BannerLine[] = (alerts.autoTopUpOff ?? []).map((item) => ({
+    key: `auto_top_up_off:${item.alert?.id ?? item.at ?? item.reason}`,
+    ids: [`alert:${item.alert?.id ?? `auto_top_up_failed:${item.at ?? ""}`}`],
+    kind: "auto_top_up_failed",
+    parts: [autoTopUpOffText(item)],
+  }));
+  return [...low, ...off, ...expiringLines(alerts.expiringSoon, now, timeZone)];
 }
 
-/** The banner offers Top up when a balance is low (expiring credits ask to be used, not bought). */
+/**
+ * The banner offers Top up when a balance is low, or automatic top-up is off after a failed
+ * payment (Top up is where it is turned on again); expiring credits ask to be used, not bought.
+ */
 export function offersTopUp(lines: readonly BannerLine[]): boolean {
-  return lines.some((line) => line.kind === "low_balance");
+  return lines.some((line) => line.kind === "low_balance" || line.kind === "auto_top_up_failed");
 }
 
 /** A line's words as one text (for the tests and for anything that needs plain text). */

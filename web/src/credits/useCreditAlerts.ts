@@ -7,6 +7,8 @@
  * - a newer low-balance alert of a credit type is written (`credit_alerts`, the newest by
  *   `crossedAt` per type, the index the API uses): the ledger's trigger raises it just after the
  *   debit that crossed, so the balance change alone comes too early to see it;
+ * - the user's settings document changes (`users/{uid}/credit_settings/current`): a failed
+ *   payment turns automatic top-up off there, after the debit that started it;
  * - credits expire or come within the expiring-soon window (a timer from the blocks' expiry);
  * - the tab becomes visible again.
  *
@@ -92,6 +94,13 @@ export function useCreditAlerts(uid: string, start: boolean): ActiveAlerts | nul
       settle = setTimeout(() => void ask(), SETTLE_MS);
     }
 
+    // The settings' first snapshot is what the first answer reads already; later ones are news.
+    let settingsSeen = false;
+    function settingsChanged() {
+      if (settingsSeen) soon();
+      settingsSeen = true;
+    }
+
     function visible() {
       if (document.visibilityState === "visible" && Date.now() - askedAt > STALE_MS) soon();
     }
@@ -106,6 +115,7 @@ export function useCreditAlerts(uid: string, start: boolean): ActiveAlerts | nul
         },
         soon,
       ),
+      watchDocument(["users", uid, "credit_settings", "current"], settingsChanged, () => undefined),
       ...CREDIT_TYPES.map((type) =>
         watchLatest(
           ["credit_alerts"],
