@@ -74,6 +74,7 @@ def test_packs_list_only_packs_with_display_prices():
         "credits": 100,
         "unitAmount": 999,
         "currency": "usd",
+        "lastsDays": None,
     }
     for item in payments.CATALOG.values():
         assert isinstance(item.unit_amount, int) and item.unit_amount > 0

@@ -119,6 +119,7 @@ def packs() -> list[dict[str, Any]]:
             "credits": item.credits,
             "unitAmount": item.unit_amount,
             "currency": item.currency,
+            "lastsDays": item.lasts.days if item.lasts else None,
         }
         for price_id, item in payments.CATALOG.items()
         if item.kind is ItemKind.PACK

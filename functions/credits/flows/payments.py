@@ -83,8 +83,9 @@ class CatalogItem:
     unit_amount: int
     """The price shown in the app, in the currency's minor unit (cents for ``usd``).
 
-    Display only: Stripe charges the amount of its own price object, whatever this says.
-    Keep it equal to the price's amount in the Stripe dashboard."""
+    Checkout charges the amount of its Stripe price object, whatever this says; an automatic
+    top-up (an off-session PaymentIntent, which takes an amount) charges this. Keep it equal to
+    the price's amount in the Stripe dashboard."""
     currency: str
     """The displayed price's ISO 4217 currency code, lower case as Stripe writes it."""
     lasts: timedelta | None = None

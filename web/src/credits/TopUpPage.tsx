@@ -44,8 +44,8 @@ export default function TopUpPage({ uid }: { uid: string }) {
       <div className="page-heading">
         <h1>Top up</h1>
         <p className="lede">
-          Buy a credit pack. Credits never expire and appear on <Link href="/credits">Credits usage</Link> as soon as
-          the payment is confirmed.
+          Buy a credit pack. Its credits appear on <Link href="/credits">Credits usage</Link> as soon as the payment is
+          confirmed.
         </p>
       </div>
       {cancelled && <Notice>The checkout was cancelled; nothing was charged.</Notice>}
@@ -64,7 +64,10 @@ export default function TopUpPage({ uid }: { uid: string }) {
               <h2>{pack.name}</h2>
               <p className="pack-price">{formatMoney(pack.unitAmount, pack.currency)}</p>
               <p className="pack-credits">
-                Adds {count(pack.credits)} {pack.creditType} credits to your balance. One-time payment.
+                Adds {count(pack.credits)} {pack.creditType} credits to your balance. One-time payment.{" "}
+                {pack.lastsDays
+                  ? `They expire ${count(pack.lastsDays)} days after the purchase.`
+                  : "They never expire."}
               </p>
               <button
                 type="button"

@@ -21,6 +21,7 @@ const PACKS: Pack[] = [
     credits: 100,
     unitAmount: 999,
     currency: "usd",
+    lastsDays: null,
   },
   {
     id: "price_pack_video_60",
@@ -29,6 +30,7 @@ const PACKS: Pack[] = [
     credits: 60,
     unitAmount: 1499,
     currency: "usd",
+    lastsDays: null,
   },
 ];
 const [IMAGE_PACK] = PACKS as [Pack, Pack];
