@@ -68,7 +68,13 @@ export function watchDocument(
 
 /** `changed` hears of every write to the `count` newest items (by `time`) of a collection. */
 export function watchNewest(path: string[], count: number, changed: () => void, error: () => void): () => void {
-  return lazily((live, emulator) => live.watchNewest(app, emulator, path, count, changed, error), error);
+  // The first snapshot is what the page loaded already; only later ones are news.
+  let initial = true;
+  const later = () => {
+    if (initial) initial = false;
+    else changed();
+  };
+  return lazily((live, emulator) => live.watchNewest(app, emulator, path, [], "time", count, later, error), error);
 }
 
 /**
@@ -83,7 +89,10 @@ export function watchLatest(
   changed: () => void,
   error: () => void,
 ): () => void {
-  return lazily((live, emulator) => live.watchLatest(app, emulator, path, equals, orderField, changed, error), error);
+  return lazily(
+    (live, emulator) => live.watchNewest(app, emulator, path, equals, orderField, 1, changed, error),
+    error,
+  );
 }
 
 export type Session =

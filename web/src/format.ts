@@ -89,6 +89,11 @@ export function dayKey(instant: Date, timeZone?: string): string {
   return dateFormat("en-CA", { timeZone, year: "numeric", month: "2-digit", day: "2-digit" }).format(instant);
 }
 
+/** The UTC day of an instant, YYYY-MM-DD. */
+export function utcDay(date: Date): string {
+  return date.toISOString().slice(0, 10);
+}
+
 /** What a ledger entry's meta says about the work it paid for: "5 images · HQ · flux-pro · 9:16". */
 export function metaSummary(meta: Record<string, unknown>): string {
   const parts: string[] = [];

@@ -40,48 +40,26 @@ export function watch(
   return onSnapshot(doc(firestore(app, emulator), first, ...rest), (snap) => next(snap.data()), error);
 }
 
-/** Calls `changed` whenever one of the `count` newest documents (by `time`) of a collection is written. */
-export function watchNewest(
-  app: FirebaseApp,
-  emulator: string | undefined,
-  path: string[],
-  count: number,
-  changed: () => void,
-  error: () => void,
-): () => void {
-  const [first = "", ...rest] = path;
-  const newest = query(collection(firestore(app, emulator), first, ...rest), orderBy("time", "desc"), limit(count));
-  let initial = true;
-  return onSnapshot(
-    newest,
-    () => {
-      // The first snapshot is what the page loaded already; only later ones are news.
-      if (initial) initial = false;
-      else changed();
-    },
-    error,
-  );
-}
-
 /**
- * Calls `changed` with every snapshot (the first included) of the newest document (by
+ * Calls `changed` with every snapshot (the first included) of the `count` newest documents (by
  * `orderField`) of a collection among those whose fields equal `equals`.
  */
-export function watchLatest(
+export function watchNewest(
   app: FirebaseApp,
   emulator: string | undefined,
   path: string[],
   equals: [string, string][],
   orderField: string,
+  count: number,
   changed: () => void,
   error: () => void,
 ): () => void {
   const [first = "", ...rest] = path;
-  const latest = query(
+  const newest = query(
     collection(firestore(app, emulator), first, ...rest),
     ...equals.map(([field, value]) => where(field, "==", value)),
     orderBy(orderField, "desc"),
-    limit(1),
+    limit(count),
   );
-  return onSnapshot(latest, () => changed(), error);
+  return onSnapshot(newest, () => changed(), error);
 }

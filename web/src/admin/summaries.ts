@@ -4,6 +4,7 @@
  * `bySource.{source}.{credit|debit}.{image|video}.{amount,count}`; days are UTC days.
  */
 import type { CreditType, DailySummary } from "../api/client";
+import { utcDay } from "../format";
 
 export const CREDIT_TYPES: readonly CreditType[] = ["image", "video"];
 
@@ -83,10 +84,6 @@ export function rangeTotals(summaries: DailySummary[], type: CreditType): RangeT
   }
   totals.net = totals.credit - totals.debit;
   return totals;
-}
-
-function utcDay(date: Date): string {
-  return date.toISOString().slice(0, 10);
 }
 
 /** The default range: the 30 UTC days up to yesterday (today has no summary yet). */

@@ -191,9 +191,6 @@ export const api = {
   alerts: () => request<ActiveAlerts>("GET", "/credits/alerts"),
   packs: () => request<Packs>("GET", "/credits/packs"),
   checkout: (pack: string) => request<Checkout>("POST", "/credits/checkout", undefined, { pack }),
-  /** Change automatic top-up only (`PATCH /api/credits/settings` with `autoTopUp`). */
-  updateAutoTopUp: (autoTopUp: AutoTopUpPatch) =>
-    request<UpdatedCreditSettings>("PATCH", "/credits/settings", undefined, { autoTopUp }),
   /** Emulators: pay a test session; `testCard` sets how later automatic top-ups of the saved card go. */
   testCheckout: (session: string, pack: string, testCard?: TestCard) =>
     request<TestCheckout>("POST", "/credits/test-checkout", undefined, { session, pack, testCard }),

@@ -166,11 +166,25 @@ export function AutoTopUpSection({
       setOutcome("unchanged");
       return;
     }
-    void send(() => api.updateAutoTopUp(checked.patch), auto.enabled ? "saved" : "on", "saving");
+    void send(() => api.updateSettings({ autoTopUp: checked.patch }), auto.enabled ? "saved" : "on", "saving");
   }
 
   function turnOff() {
-    void send(() => api.updateAutoTopUp({ enabled: false }), "off", "turningOff");
+    void send(() => api.updateSettings({ autoTopUp: { enabled: false } }), "off", "turningOff");
+  }
+
+  /** A text box of the draft's `key` (a number as typed), whose refusals belong to `field`. */
+  function textInput(key: "threshold" | "cap", field: Field, inputMode: "numeric" | "decimal") {
+    return (props: ControlProps) => (
+      <input
+        {...props}
+        type="text"
+        inputMode={inputMode}
+        autoComplete="off"
+        value={draft?.[key] ?? ""}
+        onChange={(e) => edit({ [key]: e.target.value }, field)}
+      />
+    );
   }
 
   const pack = draft ? packOf(draft.pack, packs) : undefined;
@@ -245,16 +259,7 @@ export function AutoTopUpSection({
                 prefix="Below"
                 suffix={`${pack?.creditType ?? ""} credits`}
               >
-                {(props) => (
-                  <input
-                    {...props}
-                    type="text"
-                    inputMode="numeric"
-                    autoComplete="off"
-                    value={draft.threshold}
-                    onChange={(e) => edit({ threshold: e.target.value }, "threshold")}
-                  />
-                )}
+                {textInput("threshold", "threshold", "numeric")}
               </FormField>
               <FormField
                 id={`${id}-monthlyCap`}
@@ -264,16 +269,7 @@ export function AutoTopUpSection({
                 prefix={pack ? currencySymbol(pack.currency) : ""}
                 suffix={pack ? `${pack.currency.toUpperCase()} a month` : ""}
               >
-                {(props) => (
-                  <input
-                    {...props}
-                    type="text"
-                    inputMode="decimal"
-                    autoComplete="off"
-                    value={draft.cap}
-                    onChange={(e) => edit({ cap: e.target.value }, "monthlyCap")}
-                  />
-                )}
+                {textInput("cap", "monthlyCap", "decimal")}
               </FormField>
             </div>
             {formError && (

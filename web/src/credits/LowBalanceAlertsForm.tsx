@@ -14,11 +14,7 @@ import { refreshCreditAlerts } from "./useCreditAlerts";
 
 type Outcome = { kind: "idle" } | { kind: "saving" } | { kind: "saved" } | { kind: "unchanged" };
 
-/**
- * `start`: ask for the settings now (by default) or once the page's own first data has
- * arrived, so that the two requests do not compete (a function instance serves one at a time).
- */
-export function LowBalanceAlertsForm({ start = true }: { start?: boolean }) {
+export function LowBalanceAlertsForm() {
   const heading = useId();
   const [settings, setSettings] = useState<CreditSettings | null>(null);
   const [rows, setRows] = useState<Row[]>([]);
@@ -27,11 +23,7 @@ export function LowBalanceAlertsForm({ start = true }: { start?: boolean }) {
   const [formError, setFormError] = useState<string | null>(null);
   const [outcome, setOutcome] = useState<Outcome>({ kind: "idle" });
 
-  const [started, setStarted] = useState(start);
-  if (start && !started) setStarted(true);
-
   useEffect(() => {
-    if (!started) return;
     let live = true;
     api.settings().then(
       (loaded) => {
@@ -44,7 +36,7 @@ export function LowBalanceAlertsForm({ start = true }: { start?: boolean }) {
     return () => {
       live = false;
     };
-  }, [started]);
+  }, []);
 
   function change(type: string, next: Partial<Row>) {
     setRows((current) => current.map((row) => (row.type === type ? { ...row, ...next } : row)));

@@ -8,7 +8,7 @@
  * longer range. Pure functions: the range, the chart's series, the table's columns, the totals.
  */
 import type { CreditType, Source, Usage } from "../api/client";
-import { count, creditTypeLabel, sourceLabel } from "../format";
+import { count, creditTypeLabel, sourceLabel, utcDay } from "../format";
 import type { Series } from "../ui/BarChart";
 
 export const DEFAULT_DAYS = 30;
@@ -26,11 +26,6 @@ export interface UsageRange {
 }
 
 const DAY_MS = 86_400_000;
-
-/** The UTC day of an instant, YYYY-MM-DD. */
-export function utcDay(date: Date): string {
-  return date.toISOString().slice(0, 10);
-}
 
 /** A YYYY-MM-DD day moved by `days` (UTC calendar arithmetic). */
 export function addDays(day: string, days: number): string {
